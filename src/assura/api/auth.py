@@ -1,0 +1,40 @@
+"""Bearer-token authentication for the REST API (`Authorization: Bearer asr_…`)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from assura.core.models import ApiToken, User
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        keyword, _sep, secret = header.partition(" ")
+        if keyword != self.keyword:
+            return None
+        secret = secret.strip()
+        if not secret:
+            raise exceptions.AuthenticationFailed(_("The API token is missing."))
+        digest = hashlib.sha256(secret.encode()).hexdigest()
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(digest=digest, revoked_at__isnull=True)
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("The API token is not valid."))
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
