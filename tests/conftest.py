@@ -1,11 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from django.utils import translation
 
 from assura.core.models import Role, Team, User
 from tests.factories import ContactFactory, CustomerFactory, StaffFactory, TeamFactory
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Service messages are asserted in English; pages pick their language per request."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

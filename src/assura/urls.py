@@ -5,5 +5,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("assura.api.urls")),
+    path("calendars/", include("assura.calendars.urls")),
     path("", include("assura.web.urls")),
 ]

@@ -1,0 +1,261 @@
+"""SLA clocks as rows: the events that happened, and the figures derived from them.
+
+The events are the truth; the columns on `Clock` (due, warning, breach instants,
+elapsed time) are a replay of them stored for indexing and listing. `next_check_at`
+is the one instant the watcher must look at this clock again, and it is indexed so
+the watcher finds due clocks without scanning.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from assura.calendars.models import CalendarVersion
+from assura.core.models import Organisation, Team, User
+from assura.sla import replay
+
+
+class ClockStatus(models.TextChoices):
+    NOT_STARTED = replay.ClockStatus.NOT_STARTED.value, _("Not started")
+    RUNNING = replay.ClockStatus.RUNNING.value, _("Running")
+    PAUSED = replay.ClockStatus.PAUSED.value, _("Paused")
+    STOPPED = replay.ClockStatus.STOPPED.value, _("Stopped")
+    CANCELLED = replay.ClockStatus.CANCELLED.value, _("Cancelled")
+
+
+class EventKind(models.TextChoices):
+    START = replay.EventKind.START.value, _("Started")
+    PAUSE = replay.EventKind.PAUSE.value, _("Paused")
+    RESUME = replay.EventKind.RESUME.value, _("Resumed")
+    STOP = replay.EventKind.STOP.value, _("Stopped")
+    CANCEL = replay.EventKind.CANCEL.value, _("Cancelled")
+    RETARGET = replay.EventKind.RETARGET.value, _("Target changed")
+    REOPEN = replay.EventKind.REOPEN.value, _("Reopened")
+
+
+OPEN_STATUSES = (ClockStatus.RUNNING, ClockStatus.PAUSED)
+
+
+class ClockQuerySet(models.QuerySet["Clock"]):
+    def visible_to(self, user: User) -> ClockQuerySet:
+        """A customer sees the clocks of its own organisation's records; staff see all."""
+        if user.is_customer:
+            return self.filter(organisation_id=user.organisation_id)
+        return self.all()
+
+    def open(self) -> ClockQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def due_for_check(self, now: object) -> ClockQuerySet:
+        return self.filter(next_check_at__lte=now).order_by("next_check_at")
+
+
+class Clock(models.Model):
+    """One metric of one object measured against a target on a calendar."""
+
+    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    subject_id = models.PositiveBigIntegerField()
+    subject = GenericForeignKey("subject_type", "subject_id")
+    metric = models.CharField(_("metric"), max_length=64)
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    calendar_version = models.ForeignKey(
+        CalendarVersion,
+        verbose_name=_("calendar version"),
+        on_delete=models.PROTECT,
+        related_name="clocks",
+    )
+    policy_reference = models.CharField(
+        _("policy version"),
+        max_length=100,
+        blank=True,
+        help_text=_("The commitment version this clock measures against."),
+    )
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=ClockStatus.choices, default=ClockStatus.NOT_STARTED
+    )
+    target = models.DurationField(_("target"))
+    warning_fraction = models.FloatField(_("warning at"), default=0.75)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    paused_since = models.DateTimeField(_("paused since"), null=True, blank=True)
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    warning_at = models.DateTimeField(_("warning due"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    breaches_at = models.DateTimeField(
+        _("breaches at"),
+        null=True,
+        blank=True,
+        help_text=_("When elapsed time exceeds the target if the clock runs on."),
+    )
+    met_at = models.DateTimeField(_("met"), null=True, blank=True)
+    stopped_late = models.BooleanField(_("met late"), default=False)
+    elapsed = models.DurationField(_("elapsed"), default=timedelta)
+    paused = models.DurationField(_("paused"), default=timedelta)
+    computed_at = models.DateTimeField(_("computed"), null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    anomalies = models.JSONField(default=list, blank=True)
+
+    objects = ClockQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("SLA clock")
+        verbose_name_plural = _("SLA clocks")
+        ordering = ["due_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["next_check_at"],
+                name="clock_next_check",
+                condition=Q(next_check_at__isnull=False),
+            ),
+            models.Index(fields=["subject_type", "subject_id"], name="clock_subject"),
+            models.Index(fields=["status", "due_at"], name="clock_status_due"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "metric"], name="one_clock_per_metric"
+            ),
+            models.CheckConstraint(
+                condition=Q(warning_fraction__gt=0) & Q(warning_fraction__lte=1),
+                name="warning_fraction_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} #{self.subject_id}"
+
+    @property
+    def scope_organisation_id(self) -> int | None:
+        return self.organisation_id
+
+    @property
+    def scope_team_id(self) -> int | None:
+        return self.team_id
+
+    @property
+    def calendar_key(self) -> str:
+        return str(self.calendar_version_id)
+
+
+class ClockEvent(models.Model):
+    """Something that happened to a clock, at the instant it happened.
+
+    `at` is when it happened (an e-mail's date, an import's history time);
+    `recorded_at` is when assura learnt of it. Replays order by `at` then `seq`.
+    """
+
+    clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(_("event"), max_length=16, choices=EventKind.choices)
+    at = models.DateTimeField(_("at"))
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    target = models.DurationField(_("target"), null=True, blank=True)
+    warning_fraction = models.FloatField(null=True, blank=True)
+    calendar_version = models.ForeignKey(
+        CalendarVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("clock event")
+        verbose_name_plural = _("clock events")
+        ordering = ["clock", "at", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "seq"], name="one_event_per_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clock} {self.kind} {self.at.isoformat()}"
+
+    def as_replay_event(self) -> replay.ClockEvent:
+        return replay.ClockEvent(
+            kind=replay.EventKind(self.kind),
+            at=self.at,
+            actor=str(self.actor_id) if self.actor_id else None,
+            target=self.target,
+            warning_fraction=self.warning_fraction,
+            calendar_key=str(self.calendar_version_id) if self.calendar_version_id else None,
+            seq=self.seq,
+        )
+
+
+class ClockWarning(models.Model):
+    """The instant a clock passed its warning fraction, recorded once."""
+
+    clock = models.OneToOneField(Clock, on_delete=models.CASCADE, related_name="warning_record")
+    warned_at = models.DateTimeField(_("warned"))
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("SLA warning")
+        verbose_name_plural = _("SLA warnings")
+
+    def __str__(self) -> str:
+        return f"{self.clock} warned {self.warned_at.isoformat()}"
+
+
+class BreachQuerySet(models.QuerySet["Breach"]):
+    def visible_to(self, user: User) -> BreachQuerySet:
+        if user.is_customer:
+            return self.filter(clock__organisation_id=user.organisation_id)
+        return self.all()
+
+    def standing(self) -> BreachQuerySet:
+        return self.filter(withdrawn_at__isnull=True)
+
+
+class Breach(models.Model):
+    """A broken promise: the instant a clock's elapsed time first exceeded its target.
+
+    One per clock (a unique constraint, not luck), so every handler that keys on it —
+    notice, compensation, escalation — happens once however many workers run.
+    """
+
+    clock = models.OneToOneField(Clock, on_delete=models.PROTECT, related_name="breach")
+    breached_at = models.DateTimeField(_("breached"))
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    metric = models.CharField(_("metric"), max_length=64)
+    target = models.DurationField(_("target"))
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_reason = models.CharField(_("why withdrawn"), max_length=200, blank=True)
+
+    objects = BreachQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("breach")
+        verbose_name_plural = _("breaches")
+        ordering = ["-breached_at"]
+        indexes = [models.Index(fields=["breached_at"], name="breach_at")]
+
+    def __str__(self) -> str:
+        return f"{self.metric} breached {self.breached_at.isoformat()}"

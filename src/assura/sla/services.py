@@ -1,0 +1,297 @@
+"""Every change to a clock: append an event, replay, store the figures, record breaches.
+
+Callers (the desk, follow-ups, imports, a calendar change) never set a clock's derived
+columns themselves; they record what happened, and `recompute` derives the rest from
+the whole history with the pure `replay` function. A breach or warning that the replay
+finds is written in the same transaction, once (unique per clock), and announced with
+`breaches_recorded` / `warnings_recorded` after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Max
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assura.calendars.models import CalendarVersion, work_calendar_for
+from assura.core.models import Organisation, Team, User
+from assura.sla import replay
+from assura.sla.models import Breach, Clock, ClockEvent, ClockStatus, ClockWarning, EventKind
+
+#: Sent after commit with `breach_ids`: the breaches just recorded.
+breaches_recorded = Signal()
+#: Sent after commit with `warning_ids`: the warnings just recorded.
+warnings_recorded = Signal()
+
+DEFAULT_WARNING_FRACTION = 0.75
+
+
+def start_clock(
+    *,
+    subject: models.Model,
+    metric: str,
+    target: timedelta,
+    calendar_version: CalendarVersion,
+    at: datetime,
+    actor: User | None = None,
+    warning_fraction: float = DEFAULT_WARNING_FRACTION,
+    organisation: Organisation | None = None,
+    team: Team | None = None,
+    policy_reference: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    """Create the clock for one metric of `subject` and start it at `at`."""
+    _check_target(target, warning_fraction)
+    with transaction.atomic():
+        clock = Clock.objects.create(
+            subject_type=ContentType.objects.get_for_model(subject),
+            subject_id=subject.pk,
+            metric=metric,
+            organisation=organisation,
+            team=team,
+            calendar_version=calendar_version,
+            policy_reference=policy_reference,
+            target=target,
+            warning_fraction=warning_fraction,
+        )
+        _append(
+            clock,
+            EventKind.START,
+            at,
+            actor=actor,
+            target=target,
+            warning_fraction=warning_fraction,
+            calendar_version=calendar_version,
+        )
+        return recompute(clock, now=now)
+
+
+def pause(
+    clock: Clock,
+    at: datetime,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    return record(clock, EventKind.PAUSE, at, actor=actor, reason=reason, now=now)
+
+
+def resume(
+    clock: Clock,
+    at: datetime,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    return record(clock, EventKind.RESUME, at, actor=actor, reason=reason, now=now)
+
+
+def stop(
+    clock: Clock,
+    at: datetime,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    return record(clock, EventKind.STOP, at, actor=actor, reason=reason, now=now)
+
+
+def cancel(
+    clock: Clock,
+    at: datetime,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    return record(clock, EventKind.CANCEL, at, actor=actor, reason=reason, now=now)
+
+
+def reopen(
+    clock: Clock,
+    at: datetime,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    return record(clock, EventKind.REOPEN, at, actor=actor, reason=reason, now=now)
+
+
+def retarget(
+    clock: Clock,
+    at: datetime,
+    *,
+    target: timedelta | None = None,
+    calendar_version: CalendarVersion | None = None,
+    warning_fraction: float | None = None,
+    actor: User | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    """New target and/or calendar, applied from the clock's start (see docs/sla.md)."""
+    if target is None and calendar_version is None and warning_fraction is None:
+        raise ValidationError(_("A retarget changes the target, the calendar or the warning."))
+    _check_target(target or clock.target, warning_fraction or clock.warning_fraction)
+    return record(
+        clock,
+        EventKind.RETARGET,
+        at,
+        actor=actor,
+        target=target,
+        calendar_version=calendar_version,
+        warning_fraction=warning_fraction,
+        reason=reason,
+        now=now,
+    )
+
+
+def record(
+    clock: Clock,
+    kind: str,
+    at: datetime,
+    *,
+    actor: User | None = None,
+    target: timedelta | None = None,
+    calendar_version: CalendarVersion | None = None,
+    warning_fraction: float | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Clock:
+    """Append one event (at the instant it happened) and re-derive the clock."""
+    if timezone.is_naive(at):
+        raise ValidationError(_("Event times must carry a time zone."))
+    with transaction.atomic():
+        locked = Clock.objects.select_for_update().get(pk=clock.pk)
+        _append(
+            locked,
+            kind,
+            at,
+            actor=actor,
+            target=target,
+            calendar_version=calendar_version,
+            warning_fraction=warning_fraction,
+            reason=reason,
+        )
+        return recompute(locked, now=now)
+
+
+def _append(clock: Clock, kind: str, at: datetime, **fields: object) -> ClockEvent:
+    last = clock.events.aggregate(last=Max("seq"))["last"] or 0
+    return ClockEvent.objects.create(clock=clock, seq=last + 1, kind=kind, at=at, **fields)
+
+
+def state_of(clock: Clock, now: datetime | None = None) -> replay.ClockState:
+    """The clock as of `now`, replayed from its events (for display and checks)."""
+    events = list(clock.events.all())
+    return replay.replay(
+        [event.as_replay_event() for event in events], _calendars(events), now or timezone.now()
+    )
+
+
+def recompute(clock: Clock, now: datetime | None = None) -> Clock:
+    """Replay the clock's events as of `now`, store the figures, record breach/warning."""
+    now = now or timezone.now()
+    state = state_of(clock, now)
+    _store(clock, state, now)
+    _record_outcomes(clock, state)
+    return clock
+
+
+def _store(clock: Clock, state: replay.ClockState, now: datetime) -> None:
+    clock.status = ClockStatus(state.status.value)
+    if state.calendar_key:
+        clock.calendar_version_id = int(state.calendar_key)
+    clock.target = state.target or clock.target
+    clock.warning_fraction = state.warning_fraction or clock.warning_fraction
+    clock.started_at = state.started_at
+    clock.paused_since = state.paused_since
+    clock.stopped_at = state.stopped_at or state.cancelled_at
+    clock.due_at = state.due_at
+    clock.warning_at = state.warning_at
+    clock.warned_at = state.warned_at
+    clock.breached_at = state.breached_at
+    clock.breaches_at = state.breaches_at
+    clock.met_at = state.met_at
+    clock.stopped_late = state.stopped_late
+    clock.elapsed = state.elapsed
+    clock.paused = state.paused
+    clock.computed_at = now
+    clock.anomalies = [
+        {"code": a.code.value, "event": a.event.kind.value, "at": a.event.at.isoformat()}
+        for a in state.anomalies
+    ]
+    clock.next_check_at = next_check(clock)
+    clock.save()
+
+
+def next_check(clock: Clock) -> datetime | None:
+    """The next instant the watcher must look: the warning, then the due instant.
+
+    Only a running clock can pass either; a paused or stopped one changes only through
+    a new event, which recomputes it anyway.
+    """
+    if clock.status != ClockStatus.RUNNING:
+        return None
+    if clock.warned_at is None and clock.warning_at is not None:
+        return clock.warning_at
+    if clock.breached_at is None:
+        return clock.breaches_at
+    return None
+
+
+def _record_outcomes(clock: Clock, state: replay.ClockState) -> None:
+    if state.warned_at is not None:
+        warning, created = ClockWarning.objects.get_or_create(
+            clock=clock, defaults={"warned_at": state.warned_at}
+        )
+        if created:
+            _announce(warnings_recorded, warning_ids=[warning.pk])
+    breach = Breach.objects.filter(clock=clock).first()
+    if state.breached_at is None:
+        if breach is not None and breach.withdrawn_at is None:
+            breach.withdrawn_at = timezone.now()
+            breach.withdrawn_reason = _("The recomputed clock is no longer breached.")
+            breach.save(update_fields=["withdrawn_at", "withdrawn_reason"])
+        return
+    if breach is None:
+        breach = Breach.objects.create(
+            clock=clock, breached_at=state.breached_at, metric=clock.metric, target=clock.target
+        )
+        _announce(breaches_recorded, breach_ids=[breach.pk])
+    elif breach.breached_at != state.breached_at or breach.withdrawn_at is not None:
+        breach.breached_at, breach.withdrawn_at, breach.withdrawn_reason = (
+            state.breached_at,
+            None,
+            "",
+        )
+        breach.save(update_fields=["breached_at", "withdrawn_at", "withdrawn_reason"])
+
+
+def _announce(signal: Signal, **payload: list[int]) -> None:
+    transaction.on_commit(lambda: signal.send(sender=Clock, **payload))
+
+
+def _calendars(events: Iterable[ClockEvent]) -> dict[str, replay.Calendar]:
+    ids = {event.calendar_version_id for event in events if event.calendar_version_id}
+    versions = CalendarVersion.objects.filter(pk__in=ids).only("pk", "fingerprint", "definition")
+    return {str(v.pk): work_calendar_for(v.fingerprint, v.definition) for v in versions}
+
+
+def _check_target(target: timedelta, warning_fraction: float) -> None:
+    if target <= timedelta(0):
+        raise ValidationError({"target": _("A target must be longer than zero.")})
+    if not 0 < warning_fraction <= 1:
+        raise ValidationError(
+            {"warning_fraction": _("The warning comes between 0 % and 100 % of the target.")}
+        )
