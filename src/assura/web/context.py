@@ -1,4 +1,9 @@
-"""Template context shared by every page: the navigation the person's role allows."""
+"""Template context shared by every page: the navigation the person's role allows.
+
+An entry is shown when the role may do its action (`can()`) and its page exists: later
+features add their URL names here ahead of time, and the entry appears once the app
+that serves it is installed.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -20,22 +25,68 @@ class NavItem:
     action: Action
 
 
+@dataclass(frozen=True)
+class NavGroup:
+    label: str | Promise
+    items: tuple[NavItem, ...]
+
+
 NAVIGATION = (
-    NavItem(_("Home"), "web:home", Action.VIEW_HOME),
-    NavItem(_("Organisations"), "web:organisations", Action.VIEW_ORGANISATIONS),
-    NavItem(_("People"), "web:people", Action.VIEW_PEOPLE),
-    NavItem(_("Audit log"), "web:audit_log", Action.VIEW_AUDIT_LOG),
+    NavGroup("", (NavItem(_("Home"), "web:home", Action.VIEW_HOME),)),
+    NavGroup(
+        _("Service desk"),
+        (NavItem(_("Cases"), "desk:cases", Action.VIEW_CASES),),
+    ),
+    NavGroup(
+        _("Configuration"),
+        (
+            NavItem(_("Services"), "commitments:services", Action.VIEW_CONFIGURATION),
+            NavItem(_("SLA policies"), "commitments:policies", Action.VIEW_CONFIGURATION),
+            NavItem(_("Calendars"), "calendars:list", Action.VIEW_CONFIGURATION),
+        ),
+    ),
+    NavGroup(
+        _("Directory"),
+        (
+            NavItem(_("Organisations"), "web:organisations", Action.VIEW_ORGANISATIONS),
+            NavItem(_("People"), "web:people", Action.VIEW_PEOPLE),
+        ),
+    ),
+    NavGroup(
+        _("Oversight"),
+        (NavItem(_("Audit log"), "web:audit_log", Action.VIEW_AUDIT_LOG),),
+    ),
 )
+
+
+def optional_reverse(url_name: str, *args: Any) -> str:
+    """The URL of `url_name`, or "" while no installed app serves it yet."""
+    try:
+        return reverse(url_name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+def _section(path: str, url: str) -> bool:
+    """Is `path` the page at `url` or below it (the home page only matches itself)?"""
+    return path == url or (url != "/" and path.startswith(url))
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": []}
-    current = request.resolver_match.view_name if request.resolver_match else ""
-    items = [
-        {"label": item.label, "url": reverse(item.url_name), "active": item.url_name == current}
-        for item in NAVIGATION
-        if can(user, item.action)
-    ]
-    return {"nav_items": items}
+        return {"nav_groups": []}
+    groups = []
+    for group in NAVIGATION:
+        items = []
+        for item in group.items:
+            if not can(user, item.action):
+                continue
+            url = optional_reverse(item.url_name)
+            if url:
+                items.append(
+                    {"label": item.label, "url": url, "active": _section(request.path, url)}
+                )
+        if items:
+            groups.append({"label": group.label, "items": items})
+    return {"nav_groups": groups}

@@ -8,20 +8,18 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "password/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="web/password_change.html", success_url="/password/done/"
-        ),
-        name="password_change",
-    ),
-    path(
-        "password/done/",
-        auth_views.PasswordChangeDoneView.as_view(template_name="web/password_done.html"),
-        name="password_change_done",
-    ),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("preferences/", views.preferences, name="preferences"),
+    path("language/", views.switch_language, name="language"),
     path("people/", views.people, name="people"),
+    path("people/new/", views.person_new, name="person_new"),
+    path("people/<str:username>/", views.person, name="person"),
+    path("people/<str:username>/deactivate/", views.person_deactivate, name="person_deactivate"),
     path("organisations/", views.organisations, name="organisations"),
+    path("organisations/new/", views.organisation_new, name="organisation_new"),
+    path("organisations/<str:code>/", views.organisation, name="organisation"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
 ]
