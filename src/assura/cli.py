@@ -70,9 +70,10 @@ def run(args: list[str]) -> None:
 
 
 def setup_django() -> None:
-    from assura.config import ConfigError
+    from assura.config import ConfigError, Env, check
 
     try:
+        check(Env.from_os())
         import django
 
         django.setup()
@@ -158,10 +159,21 @@ def gunicorn_command(bind: str, workers: int) -> list[str]:
 def serve(rest: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="assura serve")
     parser.add_argument("--bind", default=os.environ.get("ASSURA_BIND", "127.0.0.1:8000"))
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_WORKERS", "2")))
+    parser.add_argument("--workers", type=int, default=None)
     options = parser.parse_args(rest)
+    if options.workers is None:
+        options.workers = web_workers()
     collect_static()
     os.execv(sys.executable, gunicorn_command(options.bind, options.workers))  # noqa: S606
+
+
+def web_workers() -> int:
+    from assura.config import ConfigError, Env
+
+    try:
+        return Env.from_os().int("WEB_WORKERS", 2, minimum=1)
+    except ConfigError as error:
+        raise StartupError(f"configuration error: {error}") from None
 
 
 def worker(rest: list[str]) -> None:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LANGUAGE_CODES = ("zh-hans", "en")
 
 
 class ConfigError(ValueError):
@@ -71,6 +73,30 @@ class Env:
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{name} is not a known time zone: {value!r}") from None
         return value
+
+
+def log_level(env: Env) -> str:
+    """LOG_LEVEL as the logging module spells it (a typo would stop Django with a traceback)."""
+    value = (env.str("LOG_LEVEL") or "INFO").upper()
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return value
+
+
+def language_code(env: Env) -> str:
+    """LANGUAGE_CODE, one of the languages assura has a catalogue for."""
+    value = (env.str("LANGUAGE_CODE") or LANGUAGE_CODES[0]).lower()
+    if value not in LANGUAGE_CODES:
+        raise ConfigError(
+            f"LANGUAGE_CODE must be one of {', '.join(LANGUAGE_CODES)}, not {value!r}"
+        )
+    return value
+
+
+def check(env: Env) -> None:
+    """Refuse the values Django itself would only reject with a traceback while starting."""
+    log_level(env)
+    language_code(env)
 
 
 def data_dir(env: Env) -> Path:

@@ -153,6 +153,17 @@ class SpecialDay(models.Model):
         return [list(span) for span in self.intervals or []]
 
 
+class VersionReason(models.TextChoices):
+    """Why a version was made; stored as a code so history reads in every language."""
+
+    CREATED = "created", _("Calendar created")
+    HOURS_CHANGED = "hours_changed", _("Weekly hours or time zone changed")
+    DAY_SET = "day_set", _("Special day set")
+    DAY_REMOVED = "day_removed", _("Special day removed")
+    OFFICIAL_LOADED = "official_loaded", _("Official days loaded")
+    ICS_IMPORTED = "ics_imported", _("Imported from iCalendar")
+
+
 class CalendarVersion(models.Model):
     """A frozen definition of a calendar; clocks point at the version they were measured on."""
 
@@ -164,7 +175,8 @@ class CalendarVersion(models.Model):
     created_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=32, choices=VersionReason.choices)
+    reason_data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = _("calendar version")
@@ -179,6 +191,13 @@ class CalendarVersion(models.Model):
 
     def work_calendar(self) -> WorkCalendar:
         return work_calendar_for(self.fingerprint, self.definition)
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the reader's language, with its detail (a date, a year, a count)."""
+        detail = ", ".join(f"{value}" for value in self.reason_data.values())
+        label = str(self.get_reason_display())
+        return f"{label}: {detail}" if detail else label
 
 
 class RecomputeJob(models.Model):

@@ -26,6 +26,7 @@ from assura.calendars.models import (
     SpecialDay,
     SpecialDayKind,
     SpecialDaySource,
+    VersionReason,
     WeeklyInterval,
     parse_minute,
 )
@@ -78,7 +79,7 @@ def create_calendar(
         if follows_official_china:
             for year in cn.covered_years():
                 _upsert_official_year(calendar, year)
-        _publish(actor, calendar, _("created"))
+        _publish(actor, calendar, VersionReason.CREATED)
     return calendar
 
 
@@ -109,7 +110,7 @@ def update_calendar(
                 WeeklyInterval(calendar=calendar, weekday=d, start_minute=s, end_minute=e)
                 for d, s, e in intervals
             )
-        _publish(actor, calendar, _("weekly hours or time zone changed"))
+        _publish(actor, calendar, VersionReason.HOURS_CHANGED)
     return calendar
 
 
@@ -142,12 +143,7 @@ def set_special_day(
                 "source": source,
             },
         )
-        _publish(
-            actor,
-            calendar,
-            _("%(date)s set as %(kind)s")
-            % {"date": day.isoformat(), "kind": special.get_kind_display()},
-        )
+        _publish(actor, calendar, VersionReason.DAY_SET, date=day.isoformat(), kind=kind)
     return special
 
 
@@ -156,9 +152,7 @@ def remove_special_day(*, actor: User | None, calendar: Calendar, day: date) -> 
     with acting_as(actor):
         deleted, _rows = SpecialDay.objects.filter(calendar=calendar, date=day).delete()
         if deleted:
-            _publish(
-                actor, calendar, _("%(date)s back to normal hours") % {"date": day.isoformat()}
-            )
+            _publish(actor, calendar, VersionReason.DAY_REMOVED, date=day.isoformat())
 
 
 def load_official_days(*, actor: User | None, calendar: Calendar, year: int) -> int:
@@ -182,7 +176,7 @@ def load_official_days(*, actor: User | None, calendar: Calendar, year: int) -> 
     with acting_as(actor):
         changed = _upsert_official_year(calendar, year)
         if changed:
-            _publish(actor, calendar, _("official days of %(year)s loaded") % {"year": year})
+            _publish(actor, calendar, VersionReason.OFFICIAL_LOADED, year=year)
     return changed
 
 
@@ -217,7 +211,9 @@ def _upsert_official_year(calendar: Calendar, year: int) -> int:
     return len(fresh) + len(changed)
 
 
-def _publish(actor: User | None, calendar: Calendar, reason: str) -> CalendarVersion | None:
+def _publish(
+    actor: User | None, calendar: Calendar, reason: VersionReason, **detail: object
+) -> CalendarVersion | None:
     """Freeze the current rows into a version when they differ from the current one."""
     definition = calendar.definition()
     try:
@@ -305,11 +301,7 @@ def import_ics(*, actor: User | None, calendar: Calendar, content: bytes) -> ics
                     "source": SpecialDaySource.ICS,
                 },
             )
-        _publish(
-            actor,
-            calendar,
-            _("%(count)s days imported from iCalendar") % {"count": len(reading.days)},
-        )
+        _publish(actor, calendar, VersionReason.ICS_IMPORTED, days=len(reading.days))
     return reading
 
 
