@@ -49,12 +49,12 @@ def test_the_data_folder_is_created(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("Yes", True), ("off", False)])
 def test_booleans_accept_the_usual_words(raw: str, expected: bool) -> None:
-    assert Env({"DEBUG": raw}).bool("DEBUG") is expected
+    assert Env({"DEBUG": raw}).flag("DEBUG") is expected
 
 
 def test_a_bad_boolean_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="DEBUG must be true or false"):
-        Env({"DEBUG": "maybe"}).bool("DEBUG")
+        Env({"DEBUG": "maybe"}).flag("DEBUG")
 
 
 def test_a_bad_port_names_the_variable() -> None:
@@ -64,7 +64,7 @@ def test_a_bad_port_names_the_variable() -> None:
 
 def test_an_unknown_time_zone_is_refused() -> None:
     with pytest.raises(ConfigError, match="TIME_ZONE"):
-        Env({"TIME_ZONE": "Mars/Olympus"}).time_zone("TIME_ZONE", "Asia/Shanghai")
+        Env({"TIME_ZONE": "Mars/Olympus"}).zone("TIME_ZONE", "Asia/Shanghai")
 
 
 def test_without_a_mail_host_mail_goes_to_the_console() -> None:

@@ -171,7 +171,7 @@ def web_workers() -> int:
     from assura.config import ConfigError, Env
 
     try:
-        return Env.from_os().int("WEB_WORKERS", 2, minimum=1)
+        return Env.from_os().number("WEB_WORKERS", 2, minimum=1)
     except ConfigError as error:
         raise StartupError(f"configuration error: {error}") from None
 

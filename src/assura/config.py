@@ -34,10 +34,10 @@ class Env:
     def from_os(cls) -> Env:
         return cls(dict(os.environ))
 
-    def str(self, name: str, default: str = "") -> str:
+    def text(self, name: str, default: str = "") -> str:
         return self.values.get(name, default).strip()
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         raw = self.values.get(name)
         if raw is None:
             return default
@@ -48,7 +48,7 @@ class Env:
             return False
         raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
-    def int(self, name: str, default: int, minimum: int | None = None) -> int:
+    def number(self, name: str, default: int, minimum: int | None = None) -> int:
         raw = self.values.get(name)
         if raw is None or not raw.strip():
             return default
@@ -60,14 +60,14 @@ class Env:
             raise ConfigError(f"{name} must be at least {minimum}, not {value}")
         return value
 
-    def list(self, name: str, default: tuple[str, ...] = ()) -> list[str]:
+    def items(self, name: str, default: tuple[str, ...] = ()) -> list[str]:
         raw = self.values.get(name)
         if raw is None:
             return list(default)
         return [item.strip() for item in raw.split(",") if item.strip()]
 
-    def time_zone(self, name: str, default: str) -> str:
-        value = self.str(name, default) or default
+    def zone(self, name: str, default: str) -> str:
+        value = self.text(name, default) or default
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
@@ -77,7 +77,7 @@ class Env:
 
 def log_level(env: Env) -> str:
     """LOG_LEVEL as the logging module spells it (a typo would stop Django with a traceback)."""
-    value = (env.str("LOG_LEVEL") or "INFO").upper()
+    value = (env.text("LOG_LEVEL") or "INFO").upper()
     if value not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
     return value
@@ -85,7 +85,7 @@ def log_level(env: Env) -> str:
 
 def language_code(env: Env) -> str:
     """LANGUAGE_CODE, one of the languages assura has a catalogue for."""
-    value = (env.str("LANGUAGE_CODE") or LANGUAGE_CODES[0]).lower()
+    value = (env.text("LANGUAGE_CODE") or LANGUAGE_CODES[0]).lower()
     if value not in LANGUAGE_CODES:
         raise ConfigError(
             f"LANGUAGE_CODE must be one of {', '.join(LANGUAGE_CODES)}, not {value!r}"
@@ -104,7 +104,7 @@ def data_dir(env: Env) -> Path:
 
     Created on first use so that `assura demo` on a fresh machine needs no setup.
     """
-    path = Path(env.str("ASSURA_DATA_DIR") or Path.cwd() / "var").expanduser().resolve()
+    path = Path(env.text("ASSURA_DATA_DIR") or Path.cwd() / "var").expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -115,7 +115,7 @@ def secret_key(env: Env, folder: Path) -> str:
     Generating it once (not per start) keeps sessions and one-time links valid across
     restarts of an embedded installation.
     """
-    configured = env.str("SECRET_KEY")
+    configured = env.text("SECRET_KEY")
     if configured:
         if len(configured) < 32:
             raise ConfigError("SECRET_KEY must be at least 32 characters long")
@@ -133,7 +133,7 @@ def database(env: Env, folder: Path) -> dict[str, object]:
     """The default database: DATABASE_URL, else SQLite in WAL mode in the data folder."""
     import dj_database_url  # local: keeps this module importable without the dependency
 
-    url = env.str("DATABASE_URL")
+    url = env.text("DATABASE_URL")
     if not url:
         return sqlite_database(folder / "assura.sqlite3")
     try:
@@ -146,7 +146,7 @@ def database(env: Env, folder: Path) -> dict[str, object]:
     if not engine.endswith("postgresql"):
         raise ConfigError("DATABASE_URL must point to PostgreSQL (postgres://…) or SQLite")
     parsed.setdefault("OPTIONS", {})
-    parsed["TEST"] = {"NAME": env.str("ASSURA_TEST_DATABASE") or None}
+    parsed["TEST"] = {"NAME": env.text("ASSURA_TEST_DATABASE") or None}
     return parsed
 
 
@@ -172,28 +172,28 @@ def sqlite_database(path: Path) -> dict[str, object]:
 
 def email(env: Env) -> dict[str, object]:
     """Outgoing mail as Django's MAILERS; without EMAIL_HOST mail goes to the console."""
-    host = env.str("EMAIL_HOST")
+    host = env.text("EMAIL_HOST")
     settings: dict[str, object] = {
-        "DEFAULT_FROM_EMAIL": env.str("DEFAULT_FROM_EMAIL", "assura@localhost"),
-        "SERVER_EMAIL": env.str("SERVER_EMAIL", "assura@localhost"),
+        "DEFAULT_FROM_EMAIL": env.text("DEFAULT_FROM_EMAIL", "assura@localhost"),
+        "SERVER_EMAIL": env.text("SERVER_EMAIL", "assura@localhost"),
     }
     if not host:
         settings["MAILERS"] = {
             "default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
         }
         return settings
-    use_tls = env.bool("EMAIL_USE_TLS")
-    use_ssl = env.bool("EMAIL_USE_SSL")
+    use_tls = env.flag("EMAIL_USE_TLS")
+    use_ssl = env.flag("EMAIL_USE_SSL")
     if use_tls and use_ssl:
         raise ConfigError("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true")
     options = {
         "host": host,
-        "port": env.int("EMAIL_PORT", 465 if use_ssl else 25, minimum=1),
-        "username": env.str("EMAIL_HOST_USER"),
-        "password": env.str("EMAIL_HOST_PASSWORD"),
+        "port": env.number("EMAIL_PORT", 465 if use_ssl else 25, minimum=1),
+        "username": env.text("EMAIL_HOST_USER"),
+        "password": env.text("EMAIL_HOST_PASSWORD"),
         "use_tls": use_tls,
         "use_ssl": use_ssl,
-        "timeout": env.int("EMAIL_TIMEOUT", 20, minimum=1),
+        "timeout": env.number("EMAIL_TIMEOUT", 20, minimum=1),
     }
     settings["MAILERS"] = {
         "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}

@@ -17,10 +17,10 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = config.data_dir(ENV)
 
 SECRET_KEY = config.secret_key(ENV, DATA_DIR)
-DEBUG = ENV.bool("DEBUG")
-ALLOWED_HOSTS = ENV.list("ALLOWED_HOSTS", ("127.0.0.1", "localhost", "[::1]"))
-CSRF_TRUSTED_ORIGINS = ENV.list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = ENV.str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+DEBUG = ENV.flag("DEBUG")
+ALLOWED_HOSTS = ENV.items("ALLOWED_HOSTS", ("127.0.0.1", "localhost", "[::1]"))
+CSRF_TRUSTED_ORIGINS = ENV.items("CSRF_TRUSTED_ORIGINS")
+SITE_URL = ENV.text("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -88,7 +88,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {
     "default": {
-        "BACKEND": ENV.str("ASSURA_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "BACKEND": ENV.text("ASSURA_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
 
@@ -99,22 +99,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = ENV.str("LANGUAGE_CODE", "zh-hans")
+LANGUAGE_CODE = config.language_code(ENV)
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = ENV.time_zone("TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = ENV.zone("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-MEDIA_ROOT = Path(ENV.str("ASSURA_MEDIA_DIR") or DATA_DIR / "media")
+MEDIA_ROOT = Path(ENV.text("ASSURA_MEDIA_DIR") or DATA_DIR / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or ENV.bool("ASSURA_PLAIN_STATIC")
+            if DEBUG or ENV.flag("ASSURA_PLAIN_STATIC")
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -124,8 +124,8 @@ WHITENOISE_USE_FINDERS = True
 globals().update(config.email(ENV))
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = ENV.bool("SESSION_COOKIE_SECURE")
-CSRF_COOKIE_SECURE = ENV.bool("CSRF_COOKIE_SECURE")
+SESSION_COOKIE_SECURE = ENV.flag("SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = ENV.flag("CSRF_COOKIE_SECURE")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -158,7 +158,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": ENV.str("LOG_LEVEL", "INFO").upper()},
+    "root": {"handlers": ["console"], "level": config.log_level(ENV)},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django_tasks_db": {"level": "WARNING"},

@@ -6,7 +6,7 @@ from auditlog.models import LogEntry
 from django.db.models import QuerySet
 from rest_framework import mixins, serializers, viewsets
 
-from assura.api.permissions import ActionPermission
+from assura.core.drf import ActionPermission
 from assura.core.models import Organisation, Team, User
 from assura.core.permissions import Action
 

@@ -1,4 +1,8 @@
-"""DRF's door to `assura.core.permissions`: a view names the action it needs."""
+"""DRF's door to `assura.core.permissions`: a view names the action it needs.
+
+Lives in core (not in the api app) so every app's api.py can use it without
+importing upwards.
+"""
 
 from __future__ import annotations
 
