@@ -38,7 +38,9 @@ INSTALLED_APPS = [
     "auditlog",
     "assura.core",
     "assura.calendars",
+    "assura.commitments",
     "assura.sla",
+    "assura.desk",
     "assura.web",
     "assura.api",
 ]
@@ -122,6 +124,25 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 globals().update(config.email(ENV))
+
+# Case attachments: a size limit and the types accepted (judged by file name).
+ASSURA_ATTACHMENT_MAX_BYTES = ENV.number("ASSURA_ATTACHMENT_MAX_MB", 20, minimum=1) * 1024 * 1024
+ASSURA_ATTACHMENT_TYPES = frozenset(
+    ENV.items(
+        "ASSURA_ATTACHMENT_TYPES",
+        (
+            "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
+            "text/plain", "text/csv", "application/zip", "application/x-zip-compressed",
+            "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "message/rfc822",
+        ),
+    )
+)
+# A resolved case reopened within this many days counts as a second attempt (二次解决).
+ASSURA_REOPEN_WINDOW_DAYS = ENV.number("ASSURA_REOPEN_WINDOW_DAYS", 14, minimum=1)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = ENV.flag("SESSION_COOKIE_SECURE")

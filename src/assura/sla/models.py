@@ -14,9 +14,11 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from assura.calendars.models import CalendarVersion
+from assura.commitments.models import PolicyVersion
 from assura.core.models import Organisation, Team, User
 from assura.sla import replay
 
@@ -85,10 +87,13 @@ class Clock(models.Model):
         on_delete=models.PROTECT,
         related_name="clocks",
     )
-    policy_reference = models.CharField(
-        _("policy version"),
-        max_length=100,
+    policy_version = models.ForeignKey(
+        PolicyVersion,
+        verbose_name=_("policy version"),
+        on_delete=models.PROTECT,
+        null=True,
         blank=True,
+        related_name="+",
         help_text=_("The commitment version this clock measures against."),
     )
 
@@ -259,3 +264,49 @@ class Breach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.metric} breached {self.breached_at.isoformat()}"
+
+
+class CauseCategory(models.Model):
+    """A root-cause category (staffing, process, technical, third party, customer-caused…)."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveSmallIntegerField(_("order"), default=100)
+
+    class Meta:
+        verbose_name = _("cause category")
+        verbose_name_plural = _("cause categories")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return gettext(self.name)
+
+
+class RootCauseAnalysis(models.Model):
+    """Why a promise was broken and what changes so it is not broken again (one per breach)."""
+
+    breach = models.OneToOneField(Breach, on_delete=models.PROTECT, related_name="rca")
+    category = models.ForeignKey(
+        CauseCategory, verbose_name=_("cause"), on_delete=models.PROTECT, related_name="+"
+    )
+    description = models.TextField(_("what happened"))
+    corrective_action = models.TextField(_("corrective action"))
+    improvement_reference = models.CharField(
+        _("improvement item"),
+        max_length=100,
+        blank=True,
+        help_text=_("Reference of the improvement item this leads to, if any."),
+    )
+    author = models.ForeignKey(
+        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("written"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("root-cause analysis")
+        verbose_name_plural = _("root-cause analyses")
+
+    def __str__(self) -> str:
+        return f"RCA {self.breach}"

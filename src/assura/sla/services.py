@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Max
 from django.dispatch import Signal
@@ -21,9 +21,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assura.calendars.models import CalendarVersion, work_calendar_for
+from assura.commitments.models import PolicyVersion
+from assura.core.audit import acting_as
 from assura.core.models import Organisation, Team, User
+from assura.core.permissions import Action, can
 from assura.sla import replay
-from assura.sla.models import Breach, Clock, ClockEvent, ClockStatus, ClockWarning, EventKind
+from assura.sla.models import (
+    Breach,
+    CauseCategory,
+    Clock,
+    ClockEvent,
+    ClockStatus,
+    ClockWarning,
+    EventKind,
+    RootCauseAnalysis,
+)
 
 #: Sent after commit with `breach_ids`: the breaches just recorded.
 breaches_recorded = Signal()
@@ -44,7 +56,7 @@ def start_clock(
     warning_fraction: float = DEFAULT_WARNING_FRACTION,
     organisation: Organisation | None = None,
     team: Team | None = None,
-    policy_reference: str = "",
+    policy_version: PolicyVersion | None = None,
     now: datetime | None = None,
 ) -> Clock:
     """Create the clock for one metric of `subject` and start it at `at`."""
@@ -57,7 +69,7 @@ def start_clock(
             organisation=organisation,
             team=team,
             calendar_version=calendar_version,
-            policy_reference=policy_reference,
+            policy_version=policy_version,
             target=target,
             warning_fraction=warning_fraction,
         )
@@ -137,12 +149,20 @@ def retarget(
     warning_fraction: float | None = None,
     actor: User | None = None,
     reason: str = "",
+    policy_version: PolicyVersion | None = None,
     now: datetime | None = None,
 ) -> Clock:
-    """New target and/or calendar, applied from the clock's start (see docs/sla.md)."""
+    """New target and/or calendar, applied from the clock's start (see docs/sla.md).
+
+    `policy_version` records which promise the new target comes from; the event itself
+    carries only what the replay needs.
+    """
     if target is None and calendar_version is None and warning_fraction is None:
         raise ValidationError(_("A retarget changes the target, the calendar or the warning."))
     _check_target(target or clock.target, warning_fraction or clock.warning_fraction)
+    if policy_version is not None and policy_version.pk != clock.policy_version_id:
+        Clock.objects.filter(pk=clock.pk).update(policy_version=policy_version)
+        clock.policy_version = policy_version
     return record(
         clock,
         EventKind.RETARGET,
@@ -295,3 +315,38 @@ def _check_target(target: timedelta, warning_fraction: float) -> None:
         raise ValidationError(
             {"warning_fraction": _("The warning comes between 0 % and 100 % of the target.")}
         )
+
+
+def write_root_cause(
+    *,
+    actor: User,
+    breach: Breach,
+    category: CauseCategory,
+    description: str,
+    corrective_action: str,
+    improvement_reference: str = "",
+) -> RootCauseAnalysis:
+    """Record (or revise) why a promise was broken; the case may close once each has one."""
+    if not can(actor, Action.WORK_CASES, breach.clock):
+        raise PermissionDenied(_("You are not allowed to analyse this breach."))
+    errors = {}
+    if not description.strip():
+        errors["description"] = _("Describe what happened.")
+    if not corrective_action.strip():
+        errors["corrective_action"] = _("Say what will change so it does not happen again.")
+    if not category.is_active:
+        errors["category"] = _("Choose an active cause category.")
+    if errors:
+        raise ValidationError(errors)
+    with acting_as(actor):
+        rca, _created = RootCauseAnalysis.objects.update_or_create(
+            breach=breach,
+            defaults={
+                "category": category,
+                "description": description.strip(),
+                "corrective_action": corrective_action.strip(),
+                "improvement_reference": improvement_reference.strip()[:100],
+                "author": actor,
+            },
+        )
+    return rca

@@ -67,10 +67,12 @@ def record_due(now: datetime, *, limit: int = BATCH) -> Round:
     """Record every warning and breach due at `now` (up to `limit` clocks)."""
     with transaction.atomic():
         rows = _claimable(now, limit)
-        breaching = [row for row in rows if row["breaches_at"] and row["breaches_at"] <= now]
-        warning_only = [row for row in rows if row not in breaching]
+        running = [row for row in rows if row["status"] == ClockStatus.RUNNING]
+        breaching = [row for row in running if row["breaches_at"] and row["breaches_at"] <= now]
+        breaching_ids = {row["pk"] for row in breaching}
+        warning_only = [row for row in running if row["pk"] not in breaching_ids]
         breach_ids = _record_breaches(breaching)
-        warning_ids = _record_warnings(now, rows)
+        warning_ids = _record_warnings(now, running)
         _claim_warnings(warning_only)
         _repair_stale(rows, now)
     if breach_ids:
@@ -81,14 +83,27 @@ def record_due(now: datetime, *, limit: int = BATCH) -> Round:
 
 
 def _claimable(now: datetime, limit: int) -> list[dict[str, object]]:
-    due = Clock.objects.filter(next_check_at__lte=now, status=ClockStatus.RUNNING).order_by(
-        "next_check_at"
-    )
+    """The clocks whose next check has passed, earliest first, read by the partial index.
+
+    The status is tested by the caller, not here: with `status = 'running'` in the WHERE
+    clause SQLite (and PostgreSQL with stale statistics) used the status index, which
+    matches nearly every clock, and sorted all of them on every round. Only running
+    clocks have a next check anyway; one that does not run is cleared by `_repair_stale`
+    instead of being found due again on every round.
+    """
+    due = Clock.objects.filter(next_check_at__lte=now).order_by("next_check_at")
     if connection.features.has_select_for_update_skip_locked:
         due = due.select_for_update(skip_locked=True, of=("self",))
     return list(
         due.values(
-            "pk", "metric", "target", "breaches_at", "warning_at", "warned_at", "breached_at"
+            "pk",
+            "status",
+            "metric",
+            "target",
+            "breaches_at",
+            "warning_at",
+            "warned_at",
+            "breached_at",
         )[:limit]
     )
 
