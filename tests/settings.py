@@ -4,6 +4,7 @@ import os
 import tempfile
 
 os.environ.setdefault("ASSURA_DATA_DIR", tempfile.mkdtemp(prefix="assura-test-"))
+os.environ.setdefault("ASSURA_DEMO_DAYS", "3")
 
 from assura.settings import *  # noqa: F403
 from assura.settings import DATA_DIR, STORAGES

@@ -131,9 +131,18 @@ ASSURA_ATTACHMENT_TYPES = frozenset(
     ENV.items(
         "ASSURA_ATTACHMENT_TYPES",
         (
-            "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
-            "text/plain", "text/csv", "application/zip", "application/x-zip-compressed",
-            "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "text/plain",
+            "text/csv",
+            "application/zip",
+            "application/x-zip-compressed",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "application/vnd.openxmlformats-officedocument.presentationml.presentation",
@@ -143,6 +152,9 @@ ASSURA_ATTACHMENT_TYPES = frozenset(
 )
 # A resolved case reopened within this many days counts as a second attempt (二次解决).
 ASSURA_REOPEN_WINDOW_DAYS = ENV.number("ASSURA_REOPEN_WINDOW_DAYS", 14, minimum=1)
+
+# How many days of cases `assura demo` creates (tests use a few).
+ASSURA_DEMO_DAYS = ENV.number("ASSURA_DEMO_DAYS", 90, minimum=1)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = ENV.flag("SESSION_COOKIE_SECURE")

@@ -98,7 +98,6 @@ def policies(office: Calendar, always: Calendar) -> list[PolicyInput]:
         position=30,
         conditions={"case_types": [CaseType.COMPLAINT]},
         targets=[
-            TargetInput("first_response", 15 * MINUTE, office),
             TargetInput("complaint_reply", 24 * HOUR, office),
             TargetInput("resolution", 72 * HOUR, office),
         ],

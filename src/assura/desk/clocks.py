@@ -4,6 +4,11 @@ The desk reports what happened on a case (an event, a status change, a new prior
 and this module turns it into clock events by reading the policy: which metrics apply,
 what starts, stops or pauses each one, and which target holds for the priority. Every
 rule lives in the policy's data, so a quality manager changes it without code.
+
+Clocks are recomputed as of the event's own time (`now=at`), so a case replayed from
+history (an import, the demo, a delayed e-mail) never shows a passing breach that its
+next event would withdraw; whatever is still running past its due instant is picked up
+by the watcher at once.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def on_event(case: Case, event: str, at: datetime, actor: User | None = None) ->
             and clock is not None
             and clock.status in (ClockStatus.RUNNING, ClockStatus.PAUSED)
         ):
-            sla.stop(clock, at, actor=actor)
+            sla.stop(clock, at, actor=actor, now=at)
         elif metric.start_event == event and clock is None and _applies(metric, case):
             _start(case, metric, at, actor)
 
@@ -93,7 +98,7 @@ def _start(case: Case, metric: Metric, at: datetime, actor: User | None) -> Cloc
         policy_version=case.policy_version,
     )
     if case.status in metric.pause_statuses:
-        sla.pause(clock, at, actor=actor)
+        sla.pause(clock, at, actor=actor, now=at)
     return clock
 
 
@@ -104,9 +109,9 @@ def on_status(case: Case, before: str, at: datetime, actor: User | None = None) 
         pauses = metrics[code].pause_statuses if code in metrics else []
         waiting_now, waited = case.status in pauses, before in pauses
         if waiting_now and clock.status == ClockStatus.RUNNING:
-            sla.pause(clock, at, actor=actor)
+            sla.pause(clock, at, actor=actor, now=at)
         elif waited and not waiting_now and clock.status == ClockStatus.PAUSED:
-            sla.resume(clock, at, actor=actor)
+            sla.resume(clock, at, actor=actor, now=at)
 
 
 def retarget(case: Case, at: datetime, actor: User | None = None, reason: str = "") -> None:
@@ -122,7 +127,7 @@ def retarget(case: Case, at: datetime, actor: User | None = None, reason: str = 
         if clock.status not in (ClockStatus.RUNNING, ClockStatus.PAUSED):
             continue
         if target is None:
-            sla.cancel(clock, at, actor=actor, reason=reason)
+            sla.cancel(clock, at, actor=actor, reason=reason, now=at)
             continue
         _retarget_clock(clock, case, target, at, actor, reason)
 
@@ -167,13 +172,13 @@ def on_reopen(case: Case, at: datetime, actor: User | None = None) -> None:
             and metric.stop_event in (CaseEvent.RESOLVED, CaseEvent.CLOSED)
             and (clock.status == ClockStatus.STOPPED)
         ):
-            sla.reopen(clock, at, actor=actor)
+            sla.reopen(clock, at, actor=actor, now=at)
 
 
 def cancel_all(case: Case, at: datetime, actor: User | None = None, reason: str = "") -> None:
     for clock in clocks_of(case).values():
         if clock.status in (ClockStatus.RUNNING, ClockStatus.PAUSED, ClockStatus.NOT_STARTED):
-            sla.cancel(clock, at, actor=actor, reason=reason)
+            sla.cancel(clock, at, actor=actor, reason=reason, now=at)
 
 
 def sync_team(case: Case) -> None:

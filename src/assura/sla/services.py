@@ -214,16 +214,16 @@ def _append(clock: Clock, kind: str, at: datetime, **fields: object) -> ClockEve
 def state_of(clock: Clock, now: datetime | None = None) -> replay.ClockState:
     """The clock as of `now`, replayed from its events (for display and checks)."""
     events = list(clock.events.all())
-    return replay.replay(
-        [event.as_replay_event() for event in events], _calendars(events), now or timezone.now()
-    )
+    # Never as of a moment before the latest known event: a late-arriving earlier event
+    # must not hide the later ones from the stored figures.
+    as_of = max([now or timezone.now(), *(event.at for event in events)])
+    return replay.replay([event.as_replay_event() for event in events], _calendars(events), as_of)
 
 
 def recompute(clock: Clock, now: datetime | None = None) -> Clock:
     """Replay the clock's events as of `now`, store the figures, record breach/warning."""
-    now = now or timezone.now()
     state = state_of(clock, now)
-    _store(clock, state, now)
+    _store(clock, state, state.as_of)
     _record_outcomes(clock, state)
     return clock
 
