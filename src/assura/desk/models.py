@@ -302,3 +302,54 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case.reference} {self.kind} {self.before}→{self.after}"
+
+
+class SavedViewQuerySet(models.QuerySet["SavedView"]):
+    def visible_to(self, user: User) -> SavedViewQuerySet:
+        """A person's own views, and those its team's members shared with the team."""
+        shared = Q(team_id=user.team_id) if user.team_id else Q(pk__in=[])
+        return self.filter(Q(owner_id=user.pk) | shared)
+
+
+class SavedView(models.Model):
+    """A named set of queue filters: its owner's, optionally shared with the owner's team."""
+
+    owner = models.ForeignKey(
+        User,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="saved_case_views",
+    )
+    name = models.CharField(_("name"), max_length=80)
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("shared with"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty: only its owner sees it."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = SavedViewQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="one_saved_view_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def scope_organisation_id(self) -> int:
+        return self.owner.organisation_id
+
+    @property
+    def scope_team_id(self) -> int | None:
+        return self.team_id

@@ -23,6 +23,8 @@ class NavItem:
     label: str | Promise
     url_name: str
     action: Action
+    #: Where the entry leads a customer contact, when its page differs from staff's.
+    customer_url_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ NAVIGATION = (
     NavGroup("", (NavItem(_("Home"), "web:home", Action.VIEW_HOME),)),
     NavGroup(
         _("Service desk"),
-        (NavItem(_("Cases"), "desk:cases", Action.VIEW_CASES),),
+        (NavItem(_("Cases"), "desk:cases", Action.VIEW_CASES, customer_url_name="desk:portal"),),
     ),
     NavGroup(
         _("Configuration"),
@@ -82,7 +84,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         for item in group.items:
             if not can(user, item.action):
                 continue
-            url = optional_reverse(item.url_name)
+            url_name = (user.is_customer and item.customer_url_name) or item.url_name
+            url = optional_reverse(url_name)
             if url:
                 items.append(
                     {"label": item.label, "url": url, "active": _section(request.path, url)}
