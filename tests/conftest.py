@@ -1,12 +1,43 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.contenttypes.models import ContentType
 from django.utils import translation
 
 from assura.core.models import Role, Team, User
 from tests.factories import ContactFactory, CustomerFactory, StaffFactory, TeamFactory
+
+
+#: Rows the data migrations ship; a flush between transactional tests removes them.
+SHIPPED_ROWS = (
+    "assura.commitments.migrations.0002_shipped_metrics",
+    "assura.sla.migrations.0003_cause_categories",
+    "assura.sla.migrations.0005_notice_templates",
+)
+EMPTYING_FIXTURES = frozenset({"transactional_db", "live_server"})
+
+
+@pytest.fixture(autouse=True)
+def shipped_rows(request: pytest.FixtureRequest, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Put back what a transactional test's flush took away, for the tests after it.
+
+    A flush empties every table, including the rows data migrations ship (metrics,
+    cause categories, notice templates), and recreates content types under new ids;
+    this runs after that flush (autouse fixtures are torn down last), so the next test,
+    whichever it is, starts from the database as migrated.
+    """
+    ContentType.objects.clear_cache()
+    yield
+    if EMPTYING_FIXTURES.isdisjoint(request.fixturenames):
+        return
+    ContentType.objects.clear_cache()
+    with django_db_blocker.unblock():
+        for module in SHIPPED_ROWS:
+            import_module(module).forward(django_apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -24,14 +24,21 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"commitments"}),
     frozenset({"sla"}),
     frozenset({"desk"}),
-    frozenset({"voice", "uptime", "quality"}),
+    frozenset({"voice", "uptime", "quality", "intake", "connect"}),
     frozenset({"reports"}),
     frozenset({"web", "api"}),
 )
 RANK = {app: rank for rank, layer in enumerate(LAYERS) for app in layer}
 
 # Pure algorithms: importable and testable without Django.
-PURE_FILES = ("calendars/clock.py", "calendars/cn.py", "calendars/ics.py", "sla/replay.py")
+PURE_FILES = (
+    "calendars/clock.py",
+    "calendars/cn.py",
+    "calendars/ics.py",
+    "sla/replay.py",
+    "notify/channels.py",
+    "connect/chat.py",
+)
 PURE_NAMES = frozenset({"checker.py", "statistics.py"})
 DJANGO_WORLD = frozenset({"django", "rest_framework", "drf_spectacular", "auditlog"})
 

@@ -35,12 +35,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "auditlog",
     "assura.core",
+    "assura.notify",
     "assura.calendars",
     "assura.commitments",
     "assura.sla",
     "assura.desk",
+    "assura.voice",
     "assura.web",
     "assura.api",
 ]
@@ -152,6 +155,9 @@ ASSURA_ATTACHMENT_TYPES = frozenset(
 )
 # A resolved case reopened within this many days counts as a second attempt (二次解决).
 ASSURA_REOPEN_WINDOW_DAYS = ENV.number("ASSURA_REOPEN_WINDOW_DAYS", 14, minimum=1)
+# Minutes a breach notice waits before it goes to the customer, so the agent can reword
+# the reason first (0: at once).
+ASSURA_NOTICE_DELAY_MINUTES = ENV.number("ASSURA_NOTICE_DELAY_MINUTES", 0, minimum=0)
 
 # How many days of cases `assura demo` creates (tests use a few).
 ASSURA_DEMO_DAYS = ENV.number("ASSURA_DEMO_DAYS", 90, minimum=1)
@@ -161,16 +167,21 @@ SESSION_COOKIE_SECURE = ENV.flag("SESSION_COOKIE_SECURE")
 CSRF_COOKIE_SECURE = ENV.flag("CSRF_COOKIE_SECURE")
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "assura.api.schema.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["assura.api.throttling.PersonRateThrottle"],
+    # Requests per person (token owner): N/sec, N/min, N/hour or N/day.
+    "DEFAULT_THROTTLE_RATES": {"user": ENV.text("ASSURA_API_RATE_LIMIT", "1200/min")},
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "assura.api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "assura.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "assura.api.filtering.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "EXCEPTION_HANDLER": "assura.api.errors.exception_handler",
@@ -181,6 +192,23 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "ENUM_NAME_OVERRIDES": {
+        "PriorityEnum": "assura.commitments.models.Priority",
+        "CaseEventEnum": "assura.commitments.models.CaseEvent",
+        "CaseStatusEnum": "assura.desk.models.Status",
+        "ClockStatusEnum": "assura.sla.models.ClockStatus",
+        "CompensationStatusEnum": "assura.sla.models.CompensationStatus",
+        "NoticeLanguageEnum": "assura.sla.models.NoticeLanguage",
+        "OrganisationKindEnum": "assura.core.models.OrganisationKind",
+        "MessageKindEnum": "assura.desk.models.MessageKind",
+        "SpecialDayKindEnum": "assura.calendars.models.SpecialDayKind",
+    },
+    # The reference page's assets come from the drf-spectacular-sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": True},
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -6,5 +6,12 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("assura.api.urls")),
     path("calendars/", include("assura.calendars.urls")),
+    path("commitments/causes/", include("assura.sla.config_views")),
+    path("commitments/policies/", include("assura.desk.config_views")),
+    path("commitments/", include("assura.commitments.urls")),
+    path("", include("assura.desk.urls")),
+    path("notify/", include("assura.notify.urls")),
+    path("sla/", include("assura.sla.urls")),
+    path("voice/", include("assura.voice.urls")),
     path("", include("assura.web.urls")),
 ]

@@ -40,3 +40,22 @@ def always_v(always: Calendar) -> CalendarVersion:
 def subject(contact: User) -> Organisation:
     """Any saved record can carry clocks; the desk's cases are the usual subject."""
     return contact.organisation
+
+
+@pytest.fixture
+def make_overdue_case(make_case):  # type: ignore[no-untyped-def]
+    """A case made in the past, then seen by the watcher now, as a running desk would.
+
+    Clocks are computed as of the case's own (past) instants, so what has fallen due
+    since is recorded by the watcher, at the instant it happened.
+    """
+    from django.utils import timezone
+
+    from assura.sla import watcher
+
+    def make(**fields):  # type: ignore[no-untyped-def]
+        case = make_case(**fields)
+        watcher.record_due(timezone.now())
+        return case
+
+    return make

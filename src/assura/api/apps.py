@@ -6,3 +6,7 @@ class ApiConfig(AppConfig):
     name = "assura.api"
     label = "api"
     verbose_name = _("API")
+
+    def ready(self) -> None:
+        # Registers the bearer-token security scheme with the schema generator.
+        from assura.api import schema  # noqa: F401

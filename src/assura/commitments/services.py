@@ -310,3 +310,82 @@ def contract_for(customer_id: int | None, service_id: int | None, on: date) -> C
         if covering is not None:
             return covering
     return contracts.order_by("-starts_on").first()
+
+
+# ---------------------------------------------------------------------------- editing
+
+
+def update_service(
+    *, actor: User | None, service: Service, name: str, description: str = "", is_active: bool
+) -> Service:
+    """Rename or describe a service, or stop (and resume) offering it; the code stays."""
+    _require(actor)
+    service.name, service.description, service.is_active = name.strip(), description, is_active
+    service.full_clean()
+    with acting_as(actor):
+        service.save()
+    return service
+
+
+def update_contract(
+    *,
+    actor: User | None,
+    contract: Contract,
+    name: str,
+    customer: Organisation,
+    monthly_fee: Decimal,
+    starts_on: date,
+    currency: str = "CNY",
+    ends_on: date | None = None,
+    services: Iterable[Service] = (),
+    compensation_cap: Decimal | None = None,
+    is_active: bool = True,
+) -> Contract:
+    """Change a contract's terms; its code stays, so cases and ledgers keep pointing at it."""
+    _require(actor)
+    if customer.kind != OrganisationKind.CUSTOMER:
+        raise ValidationError({"customer": _("A contract is made with a customer organisation.")})
+    contract.name, contract.customer = name.strip(), customer
+    contract.monthly_fee, contract.currency = monthly_fee, currency
+    contract.starts_on, contract.ends_on = starts_on, ends_on
+    contract.compensation_cap, contract.is_active = compensation_cap, is_active
+    contract.full_clean()
+    with acting_as(actor):
+        contract.save()
+        contract.services.set(services)
+    return contract
+
+
+def remove_compensation_rule(*, actor: User | None, contract: Contract, metric: Metric) -> None:
+    """A breach of `metric` no longer costs anything under `contract`."""
+    _require(actor)
+    with acting_as(actor):
+        for rule in CompensationRule.objects.filter(contract=contract, metric=metric):
+            rule.delete()
+
+
+def save_metric(
+    *,
+    actor: User | None,
+    code: str,
+    name: str,
+    start_event: str,
+    stop_event: str,
+    pause_statuses: Sequence[str] = (),
+    case_types: Sequence[str] = (),
+    metric: Metric | None = None,
+) -> Metric:
+    """Create a milestone metric, or change one a user defined; shipped ones stay as shipped.
+
+    The code of an existing metric never changes: policy versions name their targets by it.
+    """
+    _require(actor)
+    if metric is not None and metric.is_builtin:
+        raise ValidationError(_("Shipped metrics cannot be changed."))
+    metric = metric or Metric(code=code.strip())
+    metric.name, metric.start_event, metric.stop_event = name.strip(), start_event, stop_event
+    metric.pause_statuses, metric.case_types = list(pause_statuses), list(case_types)
+    metric.full_clean()
+    with acting_as(actor):
+        metric.save()
+    return metric

@@ -96,6 +96,7 @@ def _start(case: Case, metric: Metric, at: datetime, actor: User | None) -> Cloc
         organisation=case.organisation,
         team=case.team,
         policy_version=case.policy_version,
+        now=at,
     )
     if case.status in metric.pause_statuses:
         sla.pause(clock, at, actor=actor, now=at)

@@ -11,6 +11,7 @@ import mimetypes
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from auditlog.models import LogEntry
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -18,12 +19,21 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assura.commitments import matching
 from assura.commitments import services as commitments
-from assura.commitments.models import CaseEvent, CaseType, Channel, Priority, Service
+from assura.commitments.models import (
+    CaseEvent,
+    CaseType,
+    Channel,
+    Policy,
+    PolicyVersion,
+    Priority,
+    Service,
+)
 from assura.core.audit import acting_as
 from assura.core.models import Organisation, OrganisationKind, Team, User
 from assura.core.permissions import Action, can
-from assura.desk import clocks
+from assura.desk import clocks, signals
 from assura.desk.models import (
     ACTIVE_STATUSES,
     Activity,
@@ -549,7 +559,15 @@ def resolve(*, actor: User, case: Case, at: datetime | None = None) -> Case:
         case.save(update_fields=["resolved_at", "updated_at"])
         _set_status(case, Status.RESOLVED, at, actor)
         clocks.on_event(case, CaseEvent.RESOLVED, at, actor)
+        # Apps above the desk (surveys, follow-ups) react once the resolution is committed.
+        _announce_resolved(case, at, actor)
     return case
+
+
+def _announce_resolved(case: Case, at: datetime, actor: User | None) -> None:
+    transaction.on_commit(
+        lambda: signals.case_resolved.send(sender=Case, case=case, at=at, actor=actor)
+    )
 
 
 def close(*, actor: User, case: Case, at: datetime | None = None) -> Case:
@@ -581,6 +599,7 @@ def close(*, actor: User, case: Case, at: datetime | None = None) -> Case:
         if case.resolved_at is None:
             case.resolved_at = at
             clocks.on_event(case, CaseEvent.RESOLVED, at, actor)
+            _announce_resolved(case, at, actor)
         case.closed_at = at
         case.save(update_fields=["resolved_at", "closed_at", "updated_at"])
         _set_status(case, Status.CLOSED, at, actor)
@@ -654,3 +673,69 @@ def expedite(*, actor: User | None, case: Case, at: datetime | None = None, note
         case.refresh_from_db(fields=["expedited_at"])
         _log(case, ActivityKind.EXPEDITED, at, actor, note=note)
     return case
+
+
+# ---------------------------------------------------------------------------- policies
+
+
+def cases_to_reapply(policy: Policy) -> list[tuple[Case, PolicyVersion]]:
+    """Open cases whose policy changes when selected again now, with the version each gets.
+
+    Two kinds: cases under an older version of `policy` (they get whatever matches now,
+    usually its current version), and cases that `policy` would take now although they
+    were opened under another one. Cases that neither were nor would be under `policy`
+    are left alone: re-applying one policy never moves another policy's cases.
+    """
+    current = {
+        version.definition["policy"]: version
+        for version in PolicyVersion.objects.filter(
+            pk__in=Policy.objects.in_order().values("current_version")
+        )
+    }
+    definitions = [version.definition for version in current.values()]
+    mine = set(policy.versions.values_list("pk", flat=True))
+    moves = []
+    cases = Case.objects.active().filter(merged_into__isnull=True).select_related("policy_version")
+    for case in cases.order_by("created_at", "pk"):
+        chosen = matching.choose(definitions, clocks.facts_of(case))
+        version = current.get(chosen["policy"]) if chosen else None
+        if version is None or version.pk == case.policy_version_id:
+            continue
+        if case.policy_version_id in mine or version.policy_id == policy.pk:
+            moves.append((case, version))
+    return moves
+
+
+def reapply_policy(*, actor: User | None, policy: Policy, at: datetime | None = None) -> int:
+    """Move the open cases of `policy` to its current version, on purpose; how many moved.
+
+    A case normally keeps the version it was opened under. A manager may decide that the
+    open ones follow the new promise: each case is matched again, its clocks take the new
+    targets measured from their start (a retarget event each), and the timeline and the
+    audit log say who did it and why.
+    """
+    at = _now(at)
+    if actor is not None and not can(actor, Action.REAPPLY_POLICY):
+        raise PermissionDenied(_("You are not allowed to re-apply SLA policies."))
+    if policy.current_version is None:
+        raise ValidationError(_("The policy has no published version yet."))
+    version = policy.current_version
+    reason = _("%(policy)s v%(number)s re-applied to open cases") % {
+        "policy": policy.code,
+        "number": version.number,
+    }
+    moves = cases_to_reapply(policy)
+    with acting_as(actor):
+        for case, new_version in moves:
+            before = case.policy_version
+            case.policy_version = new_version
+            case.save(update_fields=["policy_version", "updated_at"])
+            _log(case, ActivityKind.POLICY, at, actor, before, new_version, note=reason)
+            clocks.retarget(case, at, actor, reason=reason)
+        LogEntry.objects.log_create(
+            policy,
+            action=LogEntry.Action.UPDATE,
+            changes={"reapplied_to_open_cases": ["", f"v{version.number}: {len(moves)}"]},
+            actor=actor,
+        )
+    return len(moves)

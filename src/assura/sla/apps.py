@@ -14,12 +14,27 @@ class SlaConfig(AppConfig):
 
         from assura.calendars.services import calendar_changed
         from assura.core import timers
-        from assura.sla.models import Breach
+        from assura.sla import handlers
+        from assura.sla.escalation import EscalationTimer
+        from assura.sla.models import (
+            Breach,
+            BreachNotice,
+            CompensationEntry,
+            NoticeTemplate,
+        )
+        from assura.sla.services import breaches_recorded, warnings_recorded
         from assura.sla.watcher import SlaWatcher
 
         timers.register(SlaWatcher())
+        timers.register(EscalationTimer())
+        timers.register(handlers.BreachFollowUp())
         calendar_changed.connect(_recompute_open_clocks, dispatch_uid="sla-recompute")
+        breaches_recorded.connect(handlers.on_breaches_recorded, dispatch_uid="sla-breaches")
+        warnings_recorded.connect(handlers.on_warnings_recorded, dispatch_uid="sla-warnings")
         auditlog.register(Breach)
+        auditlog.register(BreachNotice, exclude_fields=["body"])
+        auditlog.register(CompensationEntry)
+        auditlog.register(NoticeTemplate)
 
 
 def _recompute_open_clocks(sender: object, version: Any, **kwargs: Any) -> None:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from assura.calendars.models import CalendarVersion
-from assura.commitments.models import PolicyVersion
+from assura.commitments.models import Contract, PolicyVersion
 from assura.core.models import Organisation, Team, User
 from assura.sla import replay
 
@@ -310,3 +310,226 @@ class RootCauseAnalysis(models.Model):
 
     def __str__(self) -> str:
         return f"RCA {self.breach}"
+
+
+# ---------------------------------------------------------------------------- breach handling
+
+
+class Escalation(models.Model):
+    """One level of the escalation matrix, planned for one clock and fired once.
+
+    `planned_at` is the instant the clock's elapsed working time passes
+    (1 + offset) × target, replayed from its events; it moves whenever the clock is
+    recomputed, until the level fires. `due_at` is what the timer reads: the planned
+    instant, or a later retry after a failed attempt. The level's definition is copied
+    from the policy version when planned, so the timer never reads the policy.
+    """
+
+    clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="escalations")
+    level = models.PositiveSmallIntegerField(_("level"))
+    offset = models.DecimalField(_("offset (fraction of target)"), max_digits=5, decimal_places=3)
+    recipients = models.JSONField(_("notify"), default=list, blank=True)
+    people = models.JSONField(default=list, blank=True)
+    expedite = models.BooleanField(_("mark expedited"), default=False)
+    raise_priority_to = models.CharField(_("raise priority to"), max_length=16, blank=True)
+    planned_at = models.DateTimeField(_("planned"), null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    fired_at = models.DateTimeField(_("fired"), null=True, blank=True)
+    notified = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        ordering = ["clock", "level"]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="escalation_due",
+                condition=Q(fired_at__isnull=True, due_at__isnull=False),
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["clock", "level"], name="one_escalation_per_level")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clock} L{self.level}"
+
+
+class NoticeLanguage(models.TextChoices):
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+class NoticeTemplate(models.Model):
+    """The text a customer receives when a promise is broken, per metric and language.
+
+    `subject` and `body` may use the placeholders {reference}, {metric}, {promised},
+    {breached_at} and {reason}; `reason` is the default reason the agent may edit.
+    """
+
+    metric = models.CharField(
+        _("metric"), max_length=64, blank=True, help_text=_("Empty: every metric without its own.")
+    )
+    language = models.CharField(_("language"), max_length=16, choices=NoticeLanguage.choices)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    reason = models.TextField(_("default reason"))
+
+    class Meta:
+        verbose_name = _("breach notice template")
+        verbose_name_plural = _("breach notice templates")
+        ordering = ["metric", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "language"], name="one_template_per_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric or '*'} {self.language}"
+
+
+class BreachNotice(models.Model):
+    """What the customer is told about one breach, and why (one per breach).
+
+    It is created with the template's reason and goes out at `send_at` (a short delay
+    lets the agent edit the reason first); a later edit keeps the old reason in the
+    revisions and sends a correction.
+    """
+
+    breach = models.OneToOneField(Breach, on_delete=models.PROTECT, related_name="notice")
+    recipient = models.ForeignKey(
+        User,
+        verbose_name=_("to"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    language = models.CharField(_("language"), max_length=16, choices=NoticeLanguage.choices)
+    reason = models.TextField(_("reason"))
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(_("text as sent"), blank=True)
+    send_at = models.DateTimeField(_("to be sent"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    corrections = models.PositiveSmallIntegerField(_("corrections sent"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("breach notice")
+        verbose_name_plural = _("breach notices")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["send_at"], name="notice_to_send", condition=Q(sent_at__isnull=True)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"notice {self.breach}"
+
+
+class BreachNoticeRevision(models.Model):
+    """An edit of a notice's reason: the reason it replaced, who changed it and when."""
+
+    notice = models.ForeignKey(BreachNotice, on_delete=models.CASCADE, related_name="revisions")
+    reason = models.TextField(_("previous reason"))
+    edited_by = models.ForeignKey(
+        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    edited_at = models.DateTimeField(_("edited"))
+    after_sending = models.BooleanField(_("correction sent"), default=False)
+
+    class Meta:
+        verbose_name = _("notice revision")
+        verbose_name_plural = _("notice revisions")
+        ordering = ["notice", "edited_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.notice} {self.edited_at.isoformat()}"
+
+
+class CompensationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    WAIVED = "waived", _("Waived")
+    VOID = "void", _("Void")
+
+
+#: Entries that count against a contract's monthly cap.
+CAP_COUNTED = (CompensationStatus.PENDING, CompensationStatus.APPROVED)
+
+
+class CompensationEntryQuerySet(models.QuerySet["CompensationEntry"]):
+    def visible_to(self, user: User) -> CompensationEntryQuerySet:
+        if user.is_customer:
+            return self.filter(contract__customer_id=user.organisation_id)
+        return self.all()
+
+
+class CompensationEntry(models.Model):
+    """What one breach costs under its contract, booked once, then approved or waived.
+
+    `amount` is after the contract's monthly cap; when the cap cut it, `capped` is set
+    and `uncapped_amount` keeps what the rule alone gives.
+    """
+
+    breach = models.OneToOneField(Breach, on_delete=models.PROTECT, related_name="compensation")
+    contract = models.ForeignKey(
+        Contract,
+        verbose_name=_("contract"),
+        on_delete=models.PROTECT,
+        related_name="compensation_entries",
+    )
+    metric = models.CharField(_("metric"), max_length=64)
+    month = models.DateField(_("month"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    uncapped_amount = models.DecimalField(_("before the cap"), max_digits=14, decimal_places=2)
+    capped = models.BooleanField(_("capped"), default=False)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=CompensationStatus.choices,
+        default=CompensationStatus.PENDING,
+    )
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    created_at = models.DateTimeField(_("booked"), auto_now_add=True)
+
+    objects = CompensationEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("compensation entry")
+        verbose_name_plural = _("compensation entries")
+        ordering = ["month", "created_at", "pk"]
+        indexes = [models.Index(fields=["contract", "month"], name="compensation_month")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0) & Q(amount__lte=models.F("uncapped_amount")),
+                name="compensation_within_rule",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="waived") | ~Q(reason=""), name="waiver_has_a_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract.code} {self.month:%Y-%m} {self.amount} {self.currency}"
+
+    @property
+    def scope_organisation_id(self) -> int:
+        return self.contract.customer_id
+
+    @property
+    def scope_team_id(self) -> None:
+        return None

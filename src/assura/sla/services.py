@@ -25,7 +25,7 @@ from assura.commitments.models import PolicyVersion
 from assura.core.audit import acting_as
 from assura.core.models import Organisation, Team, User
 from assura.core.permissions import Action, can
-from assura.sla import replay
+from assura.sla import compensation, escalation, replay
 from assura.sla.models import (
     Breach,
     CauseCategory,
@@ -225,6 +225,7 @@ def recompute(clock: Clock, now: datetime | None = None) -> Clock:
     state = state_of(clock, now)
     _store(clock, state, state.as_of)
     _record_outcomes(clock, state)
+    escalation.plan(clock, state)
     return clock
 
 
@@ -283,6 +284,7 @@ def _record_outcomes(clock: Clock, state: replay.ClockState) -> None:
             breach.withdrawn_at = timezone.now()
             breach.withdrawn_reason = _("The recomputed clock is no longer breached.")
             breach.save(update_fields=["withdrawn_at", "withdrawn_reason"])
+            compensation.void(breach, breach.withdrawn_at)
         return
     if breach is None:
         breach = Breach.objects.create(
@@ -290,12 +292,15 @@ def _record_outcomes(clock: Clock, state: replay.ClockState) -> None:
         )
         _announce(breaches_recorded, breach_ids=[breach.pk])
     elif breach.breached_at != state.breached_at or breach.withdrawn_at is not None:
+        withdrawn = breach.withdrawn_at is not None
         breach.breached_at, breach.withdrawn_at, breach.withdrawn_reason = (
             state.breached_at,
             None,
             "",
         )
         breach.save(update_fields=["breached_at", "withdrawn_at", "withdrawn_reason"])
+        if withdrawn:
+            compensation.reinstate(breach)
 
 
 def _announce(signal: Signal, **payload: list[int]) -> None:
@@ -350,3 +355,56 @@ def write_root_cause(
             },
         )
     return rca
+
+
+def save_cause_category(
+    *, actor: User | None, code: str, name: str, position: int = 100, is_active: bool = True
+) -> CauseCategory:
+    """Add a root-cause category, or rename, reorder or (de)activate the one with `code`.
+
+    Categories are never deleted: analyses written under one keep pointing at it, and a
+    deactivated category is simply no longer offered for new analyses.
+    """
+    from assura.core.models import code_validator
+
+    if actor is not None and not can(actor, Action.MANAGE_CONFIGURATION):
+        raise PermissionDenied(_("You are not allowed to change cause categories."))
+    code = code.strip()
+    try:
+        code_validator(code)
+    except ValidationError as error:
+        raise ValidationError({"code": error.messages}) from error
+    category = CauseCategory.objects.filter(code=code).first() or CauseCategory(code=code)
+    category.name, category.position, category.is_active = name.strip(), position, is_active
+    category.full_clean()
+    with acting_as(actor):
+        category.save()
+    return category
+
+
+def move_cause_category(*, actor: User | None, code: str, step: int) -> None:
+    """Move a category one place up (step −1) or down (+1) in the list analysts pick from.
+
+    The whole list is renumbered 10, 20, 30… in its new order, so equal or crowded
+    positions never make a move silently do nothing.
+    """
+    if actor is not None and not can(actor, Action.MANAGE_CONFIGURATION):
+        raise PermissionDenied(_("You are not allowed to change cause categories."))
+    ordered = list(CauseCategory.objects.order_by("position", "name", "pk"))
+    index = next((i for i, c in enumerate(ordered) if c.code == code), None)
+    if index is None:
+        raise ValidationError(_("Unknown cause category."))
+    target = index + (1 if step > 0 else -1)
+    if not 0 <= target < len(ordered):
+        return
+    ordered[index], ordered[target] = ordered[target], ordered[index]
+    with acting_as(actor):
+        for number, category in enumerate(ordered, start=1):
+            if category.position != number * 10:
+                save_cause_category(
+                    actor=actor,
+                    code=category.code,
+                    name=category.name,
+                    position=number * 10,
+                    is_active=category.is_active,
+                )

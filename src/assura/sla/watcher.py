@@ -113,10 +113,11 @@ def _record_breaches(rows: list[dict[str, object]]) -> list[int]:
     ids = [row["pk"] for row in rows if row["breached_at"] is None]
     if not ids:
         return []
+    # The rows were read running in this transaction (locked on PostgreSQL, under the write
+    # lock on SQLite), so the status is not tested again: with it, SQLite scanned the
+    # status index, all running clocks, instead of looking the ids up.
     claimed = set(
-        Clock.objects.filter(
-            pk__in=ids, breached_at__isnull=True, status=ClockStatus.RUNNING
-        ).values_list("pk", flat=True)
+        Clock.objects.filter(pk__in=ids, breached_at__isnull=True).values_list("pk", flat=True)
     )
     Clock.objects.filter(pk__in=claimed, breached_at__isnull=True).update(
         breached_at=F("breaches_at"),

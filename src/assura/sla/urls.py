@@ -1,0 +1,17 @@
+from django.urls import path
+
+from assura.sla import views
+
+app_name = "sla"
+urlpatterns = [
+    path("breaches/", views.breach_list, name="breaches"),
+    path("breaches/<int:pk>/", views.breach_detail, name="breach"),
+    path("breaches/<int:pk>/root-cause/", views.breach_rca, name="breach_rca"),
+    path("breaches/<int:pk>/notice/", views.breach_notice, name="breach_notice"),
+    path("expedite/", views.expedite_channel, name="expedite"),
+    path("compensation/", views.ledger, name="ledger"),
+    path("compensation/<int:pk>/decide/", views.decide, name="decide"),
+    path("compensation/<str:code>/<str:month>/", views.statement, name="statement"),
+    path("compensation/<str:code>/<str:month>.csv", views.statement_csv, name="statement_csv"),
+    path("notices/", views.notice_list, name="notices"),
+]
