@@ -19,6 +19,7 @@ test-browser: setup
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	.venv/bin/assura makemigrations --check --dry-run >/dev/null || \
 		(echo "models changed without a migration: run assura makemigrations" && exit 1)
 

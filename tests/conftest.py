@@ -11,7 +11,6 @@ from django.utils import translation
 from assura.core.models import Role, Team, User
 from tests.factories import ContactFactory, CustomerFactory, StaffFactory, TeamFactory
 
-
 #: Rows the data migrations ship; a flush between transactional tests removes them.
 SHIPPED_ROWS = (
     "assura.commitments.migrations.0002_shipped_metrics",

@@ -61,7 +61,7 @@ def read(content: bytes) -> IcsReading:
     return reading
 
 
-def _kind(event: icalendar.Event, summary: str) -> str:
+def _kind(event: icalendar.cal.Component, summary: str) -> str:
     marked = str(event.get("X-ASSURA-KIND", "")).strip().lower()
     if marked in (HOLIDAY, WORKDAY):
         return marked
@@ -102,4 +102,5 @@ def write(name: str, code: str, tz: str, days: Iterable[IcsDay]) -> bytes:
         event.add("X-ASSURA-KIND", special.kind)
         event.add("TRANSP", "TRANSPARENT")
         calendar.add_component(event)
-    return calendar.to_ical()
+    content: bytes = calendar.to_ical()
+    return content

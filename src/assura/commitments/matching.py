@@ -57,7 +57,10 @@ def target_for(
     definition: Mapping[str, Any], metric: str, priority: str
 ) -> Mapping[str, Any] | None:
     """The metric's target for `priority`, else its any-priority target, else none."""
-    candidates = [t for t in definition.get("targets", ()) if t["metric"] == metric]
+    candidates: list[Mapping[str, Any]] = [
+        t for t in definition.get("targets", ()) if t["metric"] == metric
+    ]
     exact = [t for t in candidates if t.get("priority") == priority]
     fallback = [t for t in candidates if not t.get("priority")]
-    return (exact or fallback or [None])[0]
+    chosen = exact or fallback
+    return chosen[0] if chosen else None

@@ -37,14 +37,32 @@ NAVIGATION = (
     NavGroup("", (NavItem(_("Home"), "web:home", Action.VIEW_HOME),)),
     NavGroup(
         _("Service desk"),
-        (NavItem(_("Cases"), "desk:cases", Action.VIEW_CASES, customer_url_name="desk:portal"),),
+        (
+            NavItem(_("Cases"), "desk:cases", Action.VIEW_CASES, customer_url_name="desk:portal"),
+            NavItem(_("Expedite channel"), "sla:expedite", Action.VIEW_EXPEDITE),
+            NavItem(_("Breaches"), "sla:breaches", Action.VIEW_BREACHES),
+            NavItem(_("Breach notices"), "sla:notices", Action.VIEW_CASES),
+            NavItem(_("Compensation"), "sla:ledger", Action.VIEW_COMPENSATION),
+        ),
+    ),
+    NavGroup(
+        _("Voice of the customer"),
+        (
+            NavItem(_("Follow-ups"), "voice:follow_ups", Action.VIEW_FOLLOW_UPS),
+            NavItem(_("Surveys"), "voice:surveys", Action.VIEW_SURVEYS),
+            NavItem(_("Survey results"), "voice:results", Action.VIEW_SURVEYS),
+            NavItem(_("My surveys"), "voice:my_surveys", Action.ANSWER_SURVEYS),
+        ),
     ),
     NavGroup(
         _("Configuration"),
         (
+            NavItem(_("Overview"), "commitments:index", Action.VIEW_CONFIGURATION),
             NavItem(_("Services"), "commitments:services", Action.VIEW_CONFIGURATION),
+            NavItem(_("Contracts"), "commitments:contracts", Action.VIEW_CONFIGURATION),
             NavItem(_("SLA policies"), "commitments:policies", Action.VIEW_CONFIGURATION),
             NavItem(_("Calendars"), "calendars:list", Action.VIEW_CONFIGURATION),
+            NavItem(_("Notification channels"), "notify:channels", Action.VIEW_CHANNELS),
         ),
     ),
     NavGroup(
@@ -56,7 +74,10 @@ NAVIGATION = (
     ),
     NavGroup(
         _("Oversight"),
-        (NavItem(_("Audit log"), "web:audit_log", Action.VIEW_AUDIT_LOG),),
+        (
+            NavItem(_("Audit log"), "web:audit_log", Action.VIEW_AUDIT_LOG),
+            NavItem(_("Outbox"), "notify:outbox", Action.VIEW_OUTBOX),
+        ),
     ),
 )
 
