@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "assura.commitments",
     "assura.sla",
     "assura.desk",
+    "assura.connect",
+    "assura.intake",
     "assura.voice",
     "assura.web",
     "assura.api",

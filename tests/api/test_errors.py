@@ -45,7 +45,9 @@ def test_a_conflict_speaks_the_clients_language(
 ) -> None:
     client = api(contact, language="zh-hans")
     client.post(CASES, {"case_type": "inquiry", "subject": "A"}, HTTP_IDEMPOTENCY_KEY="k")
-    response = client.post(CASES, {"case_type": "inquiry", "subject": "B"}, HTTP_IDEMPOTENCY_KEY="k")
+    response = client.post(
+        CASES, {"case_type": "inquiry", "subject": "B"}, HTTP_IDEMPOTENCY_KEY="k"
+    )
     assert response.status_code == 409
     assert response.json()["error"] == {
         "code": "idempotency_conflict",

@@ -41,7 +41,7 @@ def test_the_schema_generates_without_a_warning(tmp_path: Any) -> None:
 
 def test_every_operation_declares_the_error_responses(document: dict[str, Any]) -> None:
     for path, method, operation in operations(document):
-        assert DECLARED_ERRORS <= set(operation["responses"]), f"{method} {path}"
+        assert set(operation["responses"]) >= DECLARED_ERRORS, f"{method} {path}"
         for code in DECLARED_ERRORS:
             content = operation["responses"][code]["content"]["application/json"]
             assert content["schema"] == {"$ref": "#/components/schemas/Error"}, (method, path)

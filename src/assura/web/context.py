@@ -63,6 +63,8 @@ NAVIGATION = (
             NavItem(_("SLA policies"), "commitments:policies", Action.VIEW_CONFIGURATION),
             NavItem(_("Calendars"), "calendars:list", Action.VIEW_CONFIGURATION),
             NavItem(_("Notification channels"), "notify:channels", Action.VIEW_CHANNELS),
+            NavItem(_("E-mail intake"), "intake:channels", Action.VIEW_INTAKE),
+            NavItem(_("Integrations and import"), "connect:index", Action.VIEW_INTEGRATIONS),
         ),
     ),
     NavGroup(
