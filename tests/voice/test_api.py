@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.test import Client as DjangoClient
 from django.utils import timezone
 
 from assura.core import services as core_services
 from assura.core.models import User
 from assura.voice.models import FollowUp, Invitation, Programme, Response
+
+
+def Client() -> DjangoClient:
+    """A browser that prefers English, so assertions read the English texts."""
+    return DjangoClient(headers={"accept-language": "en"})
+
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ EXPECTED = {
     Role.MANAGER: ["Expedite channel", "Breaches", "Team load"],
     Role.QUALITY_MANAGER: ["Configuration", "Add a customer organisation", "Organisations"],
     Role.AUDITOR: ["read-only access", "Open the audit log"],
-    Role.CUSTOMER: ["Cases of", "Submit a request", "Online requests are not available yet."],
+    Role.CUSTOMER: ["Cases of", "Submit a request", "/portal/new/"],
     Role.ADMIN: ["Active staff", "Add a person", "Audit log"],
 }
 
