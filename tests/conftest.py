@@ -16,6 +16,7 @@ SHIPPED_ROWS = (
     "assura.commitments.migrations.0002_shipped_metrics",
     "assura.sla.migrations.0003_cause_categories",
     "assura.sla.migrations.0005_notice_templates",
+    "assura.voice.migrations.0002_shipped_surveys",
 )
 EMPTYING_FIXTURES = frozenset({"transactional_db", "live_server"})
 
