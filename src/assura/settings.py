@@ -205,6 +205,7 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "assura.core.models.OrganisationKind",
         "MessageKindEnum": "assura.desk.models.MessageKind",
         "SpecialDayKindEnum": "assura.calendars.models.SpecialDayKind",
+        "FollowUpKindEnum": "assura.voice.models.ProgrammeKind",
     },
     # The reference page's assets come from the drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

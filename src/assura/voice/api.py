@@ -41,7 +41,18 @@ from assura.voice.models import (
 # ------------------------------------------------------------------------ serializers
 
 
+class ChoiceOptionSerializer(serializers.Serializer[Any]):
+    """One option of a single- or multiple-choice question."""
+
+    code = serializers.CharField()
+    zh = serializers.CharField()
+    en = serializers.CharField()
+    negative = serializers.BooleanField(default=False)
+
+
 class QuestionSerializer(serializers.ModelSerializer[Question]):
+    choices = ChoiceOptionSerializer(many=True, read_only=True)
+
     class Meta:
         model = Question
         fields = [
@@ -101,6 +112,8 @@ class InvitationSerializer(serializers.ModelSerializer[Invitation]):
 class AnswerSerializer(serializers.ModelSerializer[Answer]):
     question = serializers.SlugRelatedField[Question](slug_field="code", read_only=True)
 
+    choices = serializers.ListField(child=serializers.CharField(), read_only=True)
+
     class Meta:
         model = Answer
         fields = ["question", "value", "expectation", "perception", "choices", "text"]
@@ -111,6 +124,8 @@ class ResponseSerializer(serializers.ModelSerializer[Response]):
     contact = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
     case = serializers.SlugRelatedField(slug_field="reference", read_only=True, allow_null=True)  # type: ignore[var-annotated]
     answers = AnswerSerializer(many=True, read_only=True)
+
+    low_reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Response
@@ -140,6 +155,8 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
     suggestion_case = serializers.SlugRelatedField(  # type: ignore[var-annotated]
         slug_field="reference", read_only=True, allow_null=True
     )
+
+    next_steps = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = FollowUp
@@ -187,6 +204,8 @@ class ProgrammeSerializer(serializers.ModelSerializer[Programme]):
     calendar = serializers.SlugRelatedField(slug_field="code", read_only=True)  # type: ignore[var-annotated]
     team = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)  # type: ignore[var-annotated]
     target_seconds = serializers.SerializerMethodField()
+
+    case_types = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Programme
