@@ -11,33 +11,39 @@ from django.utils import translation
 from assura.core.models import Role, Team, User
 from tests.factories import ContactFactory, CustomerFactory, StaffFactory, TeamFactory
 
-#: Rows the data migrations ship; a flush between transactional tests removes them.
+#: Rows the data migrations ship; a flush after a transactional test removes them.
 SHIPPED_ROWS = (
     "assura.commitments.migrations.0002_shipped_metrics",
     "assura.sla.migrations.0003_cause_categories",
     "assura.sla.migrations.0005_notice_templates",
     "assura.voice.migrations.0002_shipped_surveys",
 )
-EMPTYING_FIXTURES = frozenset({"transactional_db", "live_server"})
 
 
 @pytest.fixture(autouse=True)
-def shipped_rows(request: pytest.FixtureRequest, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Put back what a transactional test's flush took away, for the tests after it.
+def shipped_rows(request: pytest.FixtureRequest, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """Start every database test from the database as migrated.
 
-    A flush empties every table, including the rows data migrations ship (metrics,
-    cause categories, notice templates), and recreates content types under new ids;
-    this runs after that flush (autouse fixtures are torn down last), so the next test,
-    whichever it is, starts from the database as migrated.
+    A transactional test ends with a flush that empties every table, including the rows
+    the data migrations ship (metrics, cause categories, notice and survey templates),
+    and recreates content types under new ids. Whichever test comes next finds them
+    back here: one cheap query when nothing is missing.
     """
     ContentType.objects.clear_cache()
-    yield
-    if EMPTYING_FIXTURES.isdisjoint(request.fixturenames):
+    if not _uses_database(request):
         return
-    ContentType.objects.clear_cache()
+    from assura.commitments.models import Metric
+
     with django_db_blocker.unblock():
+        if Metric.objects.filter(is_builtin=True).exists():
+            return
         for module in SHIPPED_ROWS:
             import_module(module).forward(django_apps, None)
+
+
+def _uses_database(request: pytest.FixtureRequest) -> bool:
+    names = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+    return bool(request.node.get_closest_marker("django_db") or names & set(request.fixturenames))
 
 
 @pytest.fixture(autouse=True)

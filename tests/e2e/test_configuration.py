@@ -23,7 +23,7 @@ from tests.e2e.conftest import Login, save_screenshot, screenshot_path
 from tests.factories import PASSWORD
 
 # The shipped metrics are rows written by a migration; keep them across the flush.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 PHONE = {"width": 390, "height": 844}
 
 

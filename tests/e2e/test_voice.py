@@ -41,7 +41,7 @@ from tests.desk.conftest import (  # noqa: F401
 from tests.e2e.conftest import Login
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 TOKEN = re.compile(r"/voice/s/([A-Za-z0-9_-]{20,})/")
 
 
@@ -128,7 +128,9 @@ def test_a_customer_answers_a_survey_from_its_link_on_a_phone(
     # Sending with a question unanswered keeps the page and says which one.
     page.get_by_test_id("submit-survey").click()
     expect(page.get_by_test_id("survey-errors")).to_be_visible()
-    expect(question.locator(".error")).to_contain_text("needs an answer")
+    expect(question.locator(".error")).to_contain_text(
+        "此问题必须回答"
+    )  # the invitation is in Chinese
 
     question.locator("label:has(input[value='5'])").click()
     page.locator("[data-question='csat'] textarea").fill("Quick and friendly")

@@ -33,7 +33,7 @@ from tests.sla import test_watcher_crash as crash
 
 # Serialised rollback: the rows the data migrations ship (metrics, notice texts) survive
 # the flush between transactional tests.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # The desk's fixtures: cases under the standard guarantee, for a customer with a contract.
 contract = desk_fixtures.contract
