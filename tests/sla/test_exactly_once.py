@@ -25,7 +25,7 @@ from django.utils import timezone
 from assura.core.models import Role, Team, User
 from assura.desk.models import Activity, ActivityKind, Case
 from assura.notify.models import Notification
-from assura.sla import escalation, handlers
+from assura.sla import escalation, handlers, watcher
 from assura.sla.models import Breach, BreachNotice, CompensationEntry, Escalation
 from assura.sla.services import breaches_recorded
 from tests.desk import conftest as desk_fixtures
@@ -91,6 +91,9 @@ def urgent_faults(make_case: Callable[..., Case], staff: SimpleNamespace, count:
                 channel="phone",
                 at=opened,
             )
+        # Clocks are computed as of the cases' own instants; the watcher records what
+        # has fallen due since, and the announcements of those breaches are lost too.
+        watcher.record_due(timezone.now())
     return timezone.now()
 
 

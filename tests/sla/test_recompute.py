@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes connections between rounds
 def test_a_new_holiday_moves_the_due_instant_of_open_clocks(
     quality: User,
     subject: Organisation,
@@ -48,7 +49,8 @@ def test_a_new_holiday_moves_the_due_instant_of_open_clocks(
         calendars.set_special_day(
             actor=quality, calendar=office, day=date(2026, 3, 3), kind="holiday", name="Closed"
         )
-    job = RecomputeJob.objects.get()
+    office.refresh_from_db()
+    job = RecomputeJob.objects.get(calendar_version=office.current_version)
     assert (job.status, job.total) == (RecomputeJob.Status.QUEUED, 1)
 
     Worker().run_once(start)

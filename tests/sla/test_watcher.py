@@ -76,7 +76,7 @@ def test_a_paused_clock_is_not_watched(subject: Organisation, always_v: Calendar
     assert watcher.next_instant() is None
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the worker closes connections between rounds
 def test_the_worker_runs_the_watcher_as_a_timer(
     subject: Organisation, always_v: CalendarVersion
 ) -> None:
