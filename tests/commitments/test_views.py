@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
+from assura.calendars.models import Calendar
 from assura.commitments import services, standard
 from assura.commitments.forms import parse_duration, parse_offset, spell_duration, spell_offset
 from assura.commitments.models import Contract, Metric, Policy, Service
@@ -314,7 +315,14 @@ def test_a_service_error_lands_beside_its_field_and_saves_nothing(quality: User)
     data.update(
         _rows(
             "targets",
-            [{"metric": "first_response", "target": "1h", "calendar": "1", "warn_at": "75"}],
+            [
+                {
+                    "metric": "first_response",
+                    "target": "1h",
+                    "calendar": str(Calendar.objects.get(code="24x7").pk),
+                    "warn_at": "75",
+                }
+            ],
         )
     )
     response = client_for(quality).post(reverse("commitments:policy_create"), data)
