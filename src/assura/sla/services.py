@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -85,59 +86,40 @@ def start_clock(
         return recompute(clock, now=now)
 
 
-def pause(
-    clock: Clock,
-    at: datetime,
-    *,
-    actor: User | None = None,
-    reason: str = "",
-    now: datetime | None = None,
-) -> Clock:
-    return record(clock, EventKind.PAUSE, at, actor=actor, reason=reason, now=now)
+class Transition(Protocol):
+    def __call__(
+        self,
+        clock: Clock,
+        at: datetime,
+        *,
+        actor: User | None = None,
+        reason: str = "",
+        now: datetime | None = None,
+    ) -> Clock: ...
 
 
-def resume(
-    clock: Clock,
-    at: datetime,
-    *,
-    actor: User | None = None,
-    reason: str = "",
-    now: datetime | None = None,
-) -> Clock:
-    return record(clock, EventKind.RESUME, at, actor=actor, reason=reason, now=now)
+def _transition(kind: str) -> Transition:
+    """An event that carries nothing but its instant, recorded through `record`."""
+
+    def apply(
+        clock: Clock,
+        at: datetime,
+        *,
+        actor: User | None = None,
+        reason: str = "",
+        now: datetime | None = None,
+    ) -> Clock:
+        return record(clock, kind, at, actor=actor, reason=reason, now=now)
+
+    apply.__name__ = apply.__qualname__ = str(kind)
+    return apply
 
 
-def stop(
-    clock: Clock,
-    at: datetime,
-    *,
-    actor: User | None = None,
-    reason: str = "",
-    now: datetime | None = None,
-) -> Clock:
-    return record(clock, EventKind.STOP, at, actor=actor, reason=reason, now=now)
-
-
-def cancel(
-    clock: Clock,
-    at: datetime,
-    *,
-    actor: User | None = None,
-    reason: str = "",
-    now: datetime | None = None,
-) -> Clock:
-    return record(clock, EventKind.CANCEL, at, actor=actor, reason=reason, now=now)
-
-
-def reopen(
-    clock: Clock,
-    at: datetime,
-    *,
-    actor: User | None = None,
-    reason: str = "",
-    now: datetime | None = None,
-) -> Clock:
-    return record(clock, EventKind.REOPEN, at, actor=actor, reason=reason, now=now)
+pause = _transition(EventKind.PAUSE)
+resume = _transition(EventKind.RESUME)
+stop = _transition(EventKind.STOP)
+cancel = _transition(EventKind.CANCEL)
+reopen = _transition(EventKind.REOPEN)
 
 
 def retarget(
