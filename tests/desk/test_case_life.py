@@ -186,3 +186,15 @@ def test_a_repeated_idempotency_key_returns_the_same_case(
     again = make_case(idempotency_key="mail-123", subject="other")
     assert again.pk == first.pk
     assert Case.objects.count() == 1
+
+
+def test_a_case_is_expedited_once_even_by_two_callers_holding_stale_copies(
+    make_case: Callable[..., Case],
+) -> None:
+    case = make_case()
+    stale = Case.objects.get(pk=case.pk)
+    desk.expedite(actor=None, case=case, at=at(2026, 3, 2, 11), note="level 2")
+    desk.expedite(actor=None, case=stale, at=at(2026, 3, 2, 12), note="manager")
+    assert stale.expedited_at == at(2026, 3, 2, 11)
+    logged = case.activities.filter(kind=ActivityKind.EXPEDITED)
+    assert list(logged.values_list("note", flat=True)) == ["level 2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from django.core.exceptions import ValidationError
 from assura.calendars.models import CalendarVersion
 from assura.core.models import Organisation
 from assura.sla import services
-from assura.sla.models import Breach, ClockEvent, ClockStatus, ClockWarning
+from assura.sla.models import Breach, Clock, ClockEvent, ClockStatus, ClockWarning
 
 pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
@@ -195,3 +196,42 @@ def test_a_naive_event_time_is_refused(subject: Organisation, always_v: Calendar
     with pytest.raises(ValidationError):
         services.pause(clock, datetime(2026, 1, 5, 10))
     assert clock.events.count() == 1
+
+
+# --- clocks started in one batch ---------------------------------------------------------
+
+
+def test_clocks_started_late_record_the_warning_and_breach_they_already_passed(
+    subject: Organisation, always_v: CalendarVersion
+) -> None:
+    start = services.ClockStart(
+        subject=subject,
+        metric="resolution",
+        target=2 * HOUR,
+        calendar_version=always_v,
+        at=at(2026, 1, 5, 9),
+    )
+    early, late = services.start_clocks(
+        [start, dataclasses.replace(start, metric="first_response", target=8 * HOUR)],
+        now=at(2026, 1, 5, 12),
+    )
+    assert Breach.objects.get(clock=early).breached_at == at(2026, 1, 5, 11)
+    assert ClockWarning.objects.get(clock=early).warned_at == at(2026, 1, 5, 10, 30)
+    assert not Breach.objects.filter(clock=late).exists()
+    assert late.due_at == at(2026, 1, 5, 17)
+    assert ClockEvent.objects.filter(clock__in=[early, late], seq=1, kind="start").count() == 2
+
+
+def test_a_batch_with_one_bad_target_starts_nothing(
+    subject: Organisation, always_v: CalendarVersion
+) -> None:
+    good = services.ClockStart(
+        subject=subject,
+        metric="resolution",
+        target=2 * HOUR,
+        calendar_version=always_v,
+        at=at(2026, 1, 5, 9),
+    )
+    with pytest.raises(ValidationError):
+        services.start_clocks([good, dataclasses.replace(good, target=timedelta(0))])
+    assert not Clock.objects.filter(subject_id=subject.pk).exists()

@@ -290,7 +290,7 @@ def select_policy_version(facts: matching.CaseFacts) -> PolicyVersion | None:
     """The current version of the first active policy whose conditions hold."""
     versions = {
         v.definition["policy"]: v
-        for v in PolicyVersion.objects.filter(
+        for v in PolicyVersion.objects.select_related("policy").filter(
             pk__in=Policy.objects.in_order().values("current_version")
         )
     }

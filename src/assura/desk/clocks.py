@@ -65,9 +65,15 @@ def _target(case: Case, metric: str) -> Mapping[str, Any] | None:
     return matching.target_for(case.policy_version.definition, metric, case.priority)
 
 
-def on_event(case: Case, event: str, at: datetime, actor: User | None = None) -> None:
-    """A case event: stop the metrics it ends, start the metrics it begins."""
-    clocks = clocks_of(case)
+def on_event(
+    case: Case, event: str, at: datetime, actor: User | None = None, *, new: bool = False
+) -> None:
+    """A case event: stop the metrics it ends, start the metrics it begins.
+
+    `new` says the case was created in this transaction, so it has no clocks to look up.
+    """
+    clocks = {} if new else clocks_of(case)
+    starting = []
     for code, metric in _metrics().items():
         clock = clocks.get(code)
         if (
@@ -77,30 +83,39 @@ def on_event(case: Case, event: str, at: datetime, actor: User | None = None) ->
         ):
             sla.stop(clock, at, actor=actor, now=at)
         elif metric.start_event == event and clock is None and _applies(metric, case):
-            _start(case, metric, at, actor)
+            starting.append(metric)
+    _start(case, starting, at, actor)
 
 
-def _start(case: Case, metric: Metric, at: datetime, actor: User | None) -> Clock | None:
-    target = _target(case, metric.code)
-    if target is None:
-        return None
-    calendar = Calendar.objects.select_related("current_version").get(pk=target["calendar_id"])
-    clock = sla.start_clock(
-        subject=case,
-        metric=metric.code,
-        target=timedelta(seconds=target["target_seconds"]),
-        calendar_version=calendar.current_version,
-        at=at,
-        actor=actor,
-        warning_fraction=target["warning_fraction"],
-        organisation=case.organisation,
-        team=case.team,
-        policy_version=case.policy_version,
-        now=at,
+def _start(case: Case, metrics: list[Metric], at: datetime, actor: User | None) -> None:
+    """Start the metrics that have a target for the case, all in one batch."""
+    wanted = [
+        (metric, target) for metric in metrics if (target := _target(case, metric.code)) is not None
+    ]
+    if not wanted:
+        return
+    calendars = Calendar.objects.select_related("current_version").in_bulk(
+        {target["calendar_id"] for _metric, target in wanted}
     )
-    if case.status in metric.pause_statuses:
-        sla.pause(clock, at, actor=actor, now=at)
-    return clock
+    starts = [
+        sla.ClockStart(
+            subject=case,
+            metric=metric.code,
+            target=timedelta(seconds=target["target_seconds"]),
+            calendar_version=calendars[target["calendar_id"]].current_version,
+            at=at,
+            actor=actor,
+            warning_fraction=target["warning_fraction"],
+            organisation=case.organisation,
+            team=case.team,
+            policy_version=case.policy_version,
+        )
+        for metric, target in wanted
+    ]
+    started = sla.start_clocks(starts, now=at)
+    for (metric, _), clock in zip(wanted, started, strict=True):
+        if case.status in metric.pause_statuses:
+            sla.pause(clock, at, actor=actor, now=at)
 
 
 def on_status(case: Case, before: str, at: datetime, actor: User | None = None) -> None:
@@ -123,7 +138,7 @@ def retarget(case: Case, at: datetime, actor: User | None = None, reason: str = 
         target = _target(case, code) if _applies(metric, case) else None
         if clock is None:
             if target is not None and metric.start_event == CaseEvent.CREATED:
-                _start(case, metric, case.created_at, actor)
+                _start(case, [metric], case.created_at, actor)
             continue
         if clock.status not in (ClockStatus.RUNNING, ClockStatus.PAUSED):
             continue

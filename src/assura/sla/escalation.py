@@ -39,7 +39,7 @@ from assura.commitments.models import EscalationRecipient, Metric, Priority
 from assura.core.models import Role, User
 from assura.notify import services as notify
 from assura.sla import replay
-from assura.sla.models import Clock, ClockStatus, Escalation
+from assura.sla.models import Clock, ClockEvent, ClockStatus, Escalation
 
 log = logging.getLogger("assura.sla.escalation")
 
@@ -164,6 +164,40 @@ def plan(clock: Clock, state: replay.ClockState) -> None:
                 planned_at=planned, due_at=planned, attempts=0, last_error="", **level.fields()
             )
     Escalation.objects.bulk_create(fresh, ignore_conflicts=True)
+
+
+def plan_new(started: Sequence[tuple[Clock, ClockEvent, replay.ClockState]]) -> None:
+    """`plan` for clocks just created with their start event: one INSERT for them all.
+
+    A new clock has no escalation rows yet, so there is nothing to compare or delete;
+    its events are already in memory (`(clock, start event, state)` triples), and so is
+    its policy version.
+    """
+    rows = []
+    for clock, event, state in started:
+        if clock.policy_version is None or clock.status not in (
+            ClockStatus.RUNNING,
+            ClockStatus.PAUSED,
+        ):
+            continue
+        levels = levels_of(clock.policy_version.definition)
+        version = event.calendar_version
+        calendars = {str(version.pk): work_calendar_for(version.fingerprint, version.definition)}
+        instants = planned_instants(
+            [event.as_replay_event()], calendars, levels, clock.target, state.as_of
+        )
+        for level in levels:
+            planned = instants.get(level.level)
+            rows.append(
+                Escalation(
+                    clock=clock,
+                    level=level.level,
+                    planned_at=planned,
+                    due_at=planned,
+                    **level.fields(),
+                )
+            )
+    Escalation.objects.bulk_create(rows)
 
 
 def _definition_of(row: Escalation) -> dict[str, Any]:

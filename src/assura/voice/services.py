@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from assura.calendars import services as calendar_services
 from assura.calendars.models import Calendar
 from assura.commitments.models import CaseType, Channel, Contract, Service
+from assura.core import numbering
 from assura.core.audit import acting_as
 from assura.core.models import Organisation, OrganisationKind, Role, Team, User, code_validator
 from assura.core.permissions import Action, can
@@ -1264,10 +1265,7 @@ def programme_for(kind: str) -> Programme:
 
 
 def _next_reference(year: int) -> str:
-    counter, _created = FollowUpCounter.objects.select_for_update().get_or_create(year=year)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return f"F-{year}-{counter.last:06d}"
+    return f"F-{year}-{numbering.claim(FollowUpCounter, year):06d}"
 
 
 def create_follow_up(
