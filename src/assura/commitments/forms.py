@@ -269,6 +269,7 @@ class ContractForm(forms.Form):
 class CompensationRuleForm(forms.Form):
     metric = forms.ChoiceField(label=_("Metric"), choices=())
     percent_of_fee = forms.DecimalField(
+        # xgettext:no-python-format
         label=_("% of monthly fee"),
         max_digits=5,
         decimal_places=2,
@@ -403,7 +404,9 @@ class EscalationForm(forms.Form):
         label=_("Level"), min_value=1, max_value=20, widget=forms.NumberInput(attrs={"size": 3})
     )
     offset = OffsetField(
+        # xgettext:no-python-format
         label=_("When (% of the target from the due time)"),
+        # xgettext:no-python-format
         help_text=_("-25 fires when 75 % is used, 0 at the due time, +50 half a target later."),
     )
     recipients = forms.MultipleChoiceField(

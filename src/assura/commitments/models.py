@@ -153,6 +153,7 @@ class CompensationRule(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="rules")
     metric = models.ForeignKey("Metric", verbose_name=_("metric"), on_delete=models.PROTECT)
     percent_of_fee = models.DecimalField(
+        # xgettext:no-python-format
         _("% of monthly fee"),
         max_digits=5,
         decimal_places=2,
