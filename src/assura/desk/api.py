@@ -441,7 +441,10 @@ class CaseViewSet(
         incoming = CaseCreateSerializer(data=request.data, context=self.get_serializer_context())
         incoming.is_valid(raise_exception=True)
         case = services.open_case(actor=user, idempotency_key=stored_key, **incoming.validated_data)
-        response = self._answer(case, status.HTTP_201_CREATED)
+        # Opened just now (or a moment ago, by a retry racing this one), so its clocks
+        # started now with targets longer than zero: none of them can be breached yet.
+        case.is_breached = False  # type: ignore[attr-defined]
+        response = Response(self.get_serializer(case).data, status=status.HTTP_201_CREATED)
         response["Location"] = f"{request.path.rstrip('/')}/{case.reference}/"
         return response
 
