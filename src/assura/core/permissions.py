@@ -17,6 +17,7 @@ R = Role
 
 class Action(StrEnum):
     VIEW_HOME = "view_home"
+    VIEW_DASHBOARD = "view_dashboard"
     VIEW_ORGANISATIONS = "view_organisations"
     MANAGE_ORGANISATIONS = "manage_organisations"
     VIEW_PEOPLE = "view_people"
@@ -61,6 +62,9 @@ WORKERS = frozenset({R.ADMIN, R.MANAGER, R.TEAM_LEAD, R.AGENT, R.QUALITY_MANAGER
 
 MATRIX: dict[Action, frozenset[Role]] = {
     Action.VIEW_HOME: EVERYONE,
+    Action.VIEW_DASHBOARD: frozenset(
+        {R.ADMIN, R.QUALITY_MANAGER, R.MANAGER, R.TEAM_LEAD, R.AUDITOR}
+    ),
     Action.VIEW_ORGANISATIONS: EVERYONE,
     Action.MANAGE_ORGANISATIONS: CONFIGURERS,
     Action.VIEW_PEOPLE: EVERYONE,
@@ -81,7 +85,7 @@ MATRIX: dict[Action, frozenset[Role]] = {
         {R.ADMIN, R.QUALITY_MANAGER, R.MANAGER, R.TEAM_LEAD, R.AUDITOR}
     ),
     Action.VIEW_COMPENSATION: frozenset({R.ADMIN, R.QUALITY_MANAGER, R.MANAGER, R.AUDITOR}),
-    Action.APPROVE_COMPENSATION: frozenset({R.ADMIN, R.QUALITY_MANAGER}),
+    Action.APPROVE_COMPENSATION: frozenset({R.ADMIN, R.QUALITY_MANAGER, R.MANAGER}),
     Action.USE_API: EVERYONE,
     Action.VIEW_OUTBOX: frozenset({R.ADMIN, R.AUDITOR}),
     Action.RETRY_NOTIFICATIONS: frozenset({R.ADMIN}),

@@ -753,3 +753,189 @@ def _promise(clock: Clock, now: datetime) -> Promise:
 
 def promise_clocks(case_ids: Iterable[int]) -> list[Clock]:
     return list(_case_clocks().filter(subject_id__in=list(case_ids), metric__in=PROMISE_METRICS))
+
+
+# ---------------------------------------------------------------------------- the manager view
+#
+# The desk's figures of the manager view (web `dashboard`), defined in docs/kpis.md
+# ("Manager view"). `teams` is the reader's scope from `sla.queries.team_scope`: None for
+# the whole desk, else the teams a team lead oversees. Each read costs a fixed number of
+# queries whatever the number of cases.
+#
+# These imports sit here, not at the top, because this section was appended as a whole
+# while the functions above were being changed; they can join the others at any time.
+from django.db.models import Count  # noqa: E402
+
+from assura.core.models import Team  # noqa: E402
+from assura.sla import queries as sla_queries  # noqa: E402
+
+
+def scoped_cases(user: User, teams: QuerySet[Team] | None) -> QuerySet[Case]:
+    """Cases `user` may read, narrowed to the cases owned by `teams` when a scope is given."""
+    cases = Case.objects.visible_to(user)
+    return cases if teams is None else cases.filter(team__in=teams)
+
+
+@dataclass(frozen=True)
+class Expedited:
+    """The expedite channel in brief: how many cases wait in it and the longest waiting."""
+
+    count: int
+    cases: list[Case]
+
+
+def expedited(user: User, teams: QuerySet[Team] | None, limit: int) -> Expedited:
+    """Open expedited cases in scope, the longest waiting first (two queries).
+
+    The same cases as the expedite page (`sla:expedite`): open, `expedited_at` set.
+    """
+    cases = (
+        scoped_cases(user, teams)
+        .active()
+        .filter(expedited_at__isnull=False)
+        .select_related("organisation", "team", "assignee")
+        .order_by("expedited_at", "pk")
+    )
+    count = cases.count()
+    return Expedited(count=count, cases=list(cases[:limit]) if count else [])
+
+
+@dataclass(frozen=True)
+class AtRiskCases:
+    """Open cases with a clock at risk: how many, and the soonest due, with those clocks."""
+
+    count: int
+    rows: list[QueueRow]
+    now: datetime
+
+
+def at_risk_cases(
+    user: User,
+    teams: QuerySet[Team] | None,
+    now: datetime,
+    within: timedelta,
+    limit: int,
+    names: Mapping[str, str] | None = None,
+) -> AtRiskCases:
+    """Open cases in scope with a clock at risk (`sla.queries.at_risk`), soonest due first.
+
+    Each row holds the case and its at-risk clocks, as read at `now` (remaining time,
+    working time left off hours). Three queries: the distinct count, the clocks of the
+    `limit` soonest cases, and those cases.
+    """
+    cases = scoped_cases(user, teams).active()
+    clocks = sla_queries.at_risk(
+        _case_clocks().visible_to(user).filter(subject_id__in=cases.values("pk")), now, within
+    )
+    count = clocks.aggregate(n=Count("subject_id", distinct=True))["n"] or 0
+    if not count:
+        return AtRiskCases(count=0, rows=[], now=now)
+    # The soonest `limit` cases: their first clock is among the first `limit` × metrics
+    # clocks, so a bounded read finds them without loading every risky clock.
+    by_case: dict[int, list[Clock]] = {}
+    for clock in clocks.select_related("calendar_version")[: limit * 8]:
+        if clock.subject_id in by_case or len(by_case) < limit:
+            by_case.setdefault(clock.subject_id, []).append(clock)
+    found = {
+        case.pk: case
+        for case in Case.objects.filter(pk__in=list(by_case)).select_related(
+            "organisation", "team", "assignee"
+        )
+    }
+    names = metric_names() if names is None else names
+    rows = [
+        QueueRow(found[case_id], clock_views(clocks_of_case, now, names))
+        for case_id, clocks_of_case in by_case.items()
+        if case_id in found
+    ]
+    return AtRiskCases(count=count, rows=rows, now=now)
+
+
+@dataclass(frozen=True)
+class Load:
+    """Open work of a team or a person (docs/kpis.md, "Team load")."""
+
+    open: int = 0
+    unassigned: int = 0
+    at_risk: int = 0
+    breached: int = 0
+
+
+@dataclass(frozen=True)
+class PersonLoad:
+    person: User
+    load: Load
+
+
+@dataclass(frozen=True)
+class TeamLoad:
+    team: Team
+    load: Load
+    people: list[PersonLoad]
+
+
+def team_load(
+    user: User, teams: QuerySet[Team] | None, now: datetime, within: timedelta
+) -> list[TeamLoad]:
+    """Per active team in scope, and per active member: open cases, unassigned ones, cases
+    with a clock at risk within `within`, and cases with an open clock already breached.
+
+    A team's figures count the open cases it owns; a person's count the open cases
+    assigned to it within the reader's scope, whichever team owns them. Four queries:
+    teams, members, then the counts per team and per assignee, each in one grouped query.
+    """
+    active_teams = Team.objects.visible_to(user).filter(is_active=True)
+    if teams is not None:
+        active_teams = active_teams.filter(pk__in=teams.values("pk"))
+    team_list = list(active_teams.select_related("lead").order_by("name", "pk"))
+    if not team_list:
+        return []
+    team_ids = [team.pk for team in team_list]
+    members = list(
+        User.objects.filter(team_id__in=team_ids, is_active=True).order_by(
+            "display_name", "username"
+        )
+    )
+    case_clocks = _case_clocks().filter(subject_id=OuterRef("pk"))
+    figures = {
+        "n_open": Count("pk"),
+        "n_unassigned": Count("pk", filter=Q(assignee__isnull=True)),
+        "n_at_risk": Count("pk", filter=Q(Exists(sla_queries.at_risk(case_clocks, now, within)))),
+        "n_breached": Count("pk", filter=Q(Exists(sla_queries.breached_open(case_clocks, now)))),
+    }
+    open_cases = scoped_cases(user, teams).active()
+    per_team = {
+        row["team_id"]: _load(row)
+        for row in open_cases.filter(team_id__in=team_ids)
+        .values("team_id")
+        .annotate(**figures)
+        .order_by()
+    }
+    per_person = {
+        row["assignee_id"]: _load(row)
+        for row in open_cases.filter(assignee_id__in=[person.pk for person in members])
+        .values("assignee_id")
+        .annotate(**figures)
+        .order_by()
+    }
+    return [
+        TeamLoad(
+            team=team,
+            load=per_team.get(team.pk, Load()),
+            people=[
+                PersonLoad(person, per_person.get(person.pk, Load()))
+                for person in members
+                if person.team_id == team.pk
+            ],
+        )
+        for team in team_list
+    ]
+
+
+def _load(row: Mapping[str, Any]) -> Load:
+    return Load(
+        open=row["n_open"],
+        unassigned=row["n_unassigned"],
+        at_risk=row["n_at_risk"],
+        breached=row["n_breached"],
+    )

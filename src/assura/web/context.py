@@ -34,7 +34,13 @@ class NavGroup:
 
 
 NAVIGATION = (
-    NavGroup("", (NavItem(_("Home"), "web:home", Action.VIEW_HOME),)),
+    NavGroup(
+        "",
+        (
+            NavItem(_("Home"), "web:home", Action.VIEW_HOME),
+            NavItem(_("Manager view"), "web:dashboard", Action.VIEW_DASHBOARD),
+        ),
+    ),
     NavGroup(
         _("Service desk"),
         (

@@ -226,3 +226,35 @@ class AuditFilterForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", _("The end date is before the start date."))
         return data
+
+
+def hour_choices() -> list[tuple[str, str]]:
+    """The look-ahead choices, labelled in the reader's language (evaluated per form)."""
+    return [(str(n), str(_("%(n)s h")) % {"n": n}) for n in DashboardForm.HOURS]
+
+
+class DashboardForm(forms.Form):
+    """The manager view's one setting: how far ahead "at risk" looks, in hours.
+
+    A value outside the choices (a hand-edited link, `?hours=abc`) is not an error page:
+    `settle` falls back to the default and says so beside the field.
+    """
+
+    DEFAULT_HOURS = 4
+    HOURS = (1, 2, 4, 8, 24, 48)
+
+    hours = forms.TypedChoiceField(label=_("At risk within"), choices=hour_choices, coerce=int)
+
+    @classmethod
+    def settle(cls, query: Any) -> tuple[DashboardForm, int, str]:
+        """(the form to show, the hours to use, a note when the asked value was refused)."""
+        default = {"hours": str(cls.DEFAULT_HOURS)}
+        if "hours" not in query:
+            return cls(initial=default), cls.DEFAULT_HOURS, ""
+        form = cls(query)
+        if form.is_valid():
+            return form, int(form.cleaned_data["hours"]), ""
+        note = str(
+            _("“%(value)s” is not one of the choices; showing the next %(hours)s hours.")
+        ) % {"value": str(query.get("hours", ""))[:20], "hours": cls.DEFAULT_HOURS}
+        return cls(initial=default), cls.DEFAULT_HOURS, note

@@ -8,7 +8,9 @@ A record outside a customer's scope answers 404, so its existence is not reveale
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -16,21 +18,27 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
-from django.utils import translation
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from django.views.i18n import set_language
 
 from assura.core import queries, services
 from assura.core.models import ApiToken, Organisation, OrganisationKind, Role, Team, User
 from assura.core.permissions import Action, can
+from assura.desk import queries as desk_queries
+from assura.sla import queries as sla_queries
+from assura.sla.escalation import reference_of
+from assura.sla.forms import DecisionForm
 from assura.web import changes
 from assura.web.forms import (
     AuditFilterForm,
+    DashboardForm,
     DeactivateForm,
     OrganisationForm,
     PeopleFilterForm,
@@ -158,6 +166,163 @@ def home(request: HttpRequest) -> HttpResponse:
     if can(user, Action.VIEW_AUDIT_LOG):
         context["recent"] = changes.describe(queries.audit_entries()[:5])
     return render(request, "web/home.html", context)
+
+
+# --- the manager view ----------------------------------------------------------------
+
+#: Trailing windows of the compliance figures, in local days (docs/kpis.md).
+COMPLIANCE_WINDOWS = (7, 30, 90)
+#: Rows each section shows; its count and the link to the full page tell the rest.
+EXPEDITE_ROWS = 5
+BREACH_ROWS = 8
+AT_RISK_ROWS = 10
+COMPENSATION_ROWS = 8
+#: Clock metrics that are not commitment metrics (no `Metric` row names them).
+OTHER_METRICS = {"follow_up": gettext_lazy("Follow-up")}
+
+
+@login_required
+@require_safe
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The manager view (管理看板): what needs a decision now and how promises are kept.
+
+    Every section reads through `sla.queries` / `desk.queries` in the reader's scope (a
+    team lead's teams, else the whole desk); each figure is defined in docs/kpis.md.
+    """
+    user = require(request, Action.VIEW_DASHBOARD)
+    form, hours, note = DashboardForm.settle(request.GET)
+    now = timezone.now()
+    zone = timezone.get_current_timezone()
+    teams = sla_queries.team_scope(user)
+    within = timedelta(hours=hours)
+    names = {code: str(name) for code, name in OTHER_METRICS.items()}
+    names.update(desk_queries.metric_names())
+    context: dict[str, Any] = {
+        "form": form,
+        "hours": hours,
+        "hours_note": note,
+        "now": now,
+        "scoped": teams is not None,
+        "at_risk": desk_queries.at_risk_cases(user, teams, now, within, AT_RISK_ROWS, names),
+        "load": desk_queries.team_load(user, teams, now, within),
+        **_breach_section(user, teams, now, zone, names),
+        **_compliance_section(user, teams, now, zone, names),
+    }
+    if can(user, Action.VIEW_EXPEDITE):
+        context["expedite"] = desk_queries.expedited(user, teams, EXPEDITE_ROWS)
+    if can(user, Action.VIEW_COMPENSATION):
+        context.update(_compensation_section(request, user, names))
+    return render(request, "web/dashboard.html", context)
+
+
+@login_required
+@require_safe
+def dashboard_at_risk(request: HttpRequest) -> HttpResponse:
+    """The at-risk section alone, which the manager view reloads every minute (htmx)."""
+    user = require(request, Action.VIEW_DASHBOARD)
+    _form, hours, _note = DashboardForm.settle(request.GET)
+    now = timezone.now()
+    teams = sla_queries.team_scope(user)
+    at_risk = desk_queries.at_risk_cases(user, teams, now, timedelta(hours=hours), AT_RISK_ROWS)
+    context = {"at_risk": at_risk, "hours": hours, "now": now}
+    return render(request, "web/dashboard/at_risk.html", context)
+
+
+def _breach_section(
+    user: User, teams: QuerySet[Team] | None, now: datetime, zone: tzinfo, names: dict[str, str]
+) -> dict[str, Any]:
+    periods = sla_queries.today_and_week(now, zone)
+    breaches = sla_queries.scoped_breaches(user, teams)
+    counts = sla_queries.count_between(breaches, periods)
+    rows = [
+        {
+            "breach": breach,
+            "reference": reference_of(breach.clock.subject),
+            "metric": names.get(breach.metric, breach.metric),
+            "today": breach.breached_at >= periods["today"][0],
+        }
+        for breach in sla_queries.breaches_between(breaches, *periods["week"])[:BREACH_ROWS]
+    ]
+    return {
+        "breaches": {
+            "today": counts["today"],
+            "week": counts["week"],
+            "rows": rows,
+            "today_url": _breach_list_url(*periods["today"]),
+            "week_url": _breach_list_url(*periods["week"]),
+        }
+    }
+
+
+def _breach_list_url(since: datetime, until: datetime) -> str:
+    """The breach list filtered to local days [since, until) (its "To" date is inclusive)."""
+    last = (until - timedelta(days=1)).date()
+    query = urlencode({"since": since.date().isoformat(), "until": last.isoformat()})
+    return f"{reverse('sla:breaches')}?{query}"
+
+
+def _compliance_section(
+    user: User, teams: QuerySet[Team] | None, now: datetime, zone: tzinfo, names: dict[str, str]
+) -> dict[str, Any]:
+    """Per metric and window: met, decided and the share in percent (one decimal), for the
+    chart (as JSON) and for the table beside it (the same figures, readable without it)."""
+    clocks = sla_queries.scoped_clocks(user, teams)
+    figures = sla_queries.compliance_windows(clocks, now, zone, COMPLIANCE_WINDOWS)
+    labels = [_("Last %(days)s days") % {"days": days} for days in COMPLIANCE_WINDOWS]
+    rows = [
+        {
+            "metric": names.get(row.metric, row.metric),
+            "code": row.metric,
+            "cells": [
+                {"label": label, "figure": _figure(figure)}
+                for label, figure in zip(labels, row.windows, strict=True)
+            ],
+        }
+        for row in figures
+    ]
+    # The chart's series: one per window, a point per metric ({percent, met, decided} or
+    # null when nothing was decided), so its tooltip can show the counts behind a bar.
+    chart = {
+        "metrics": [row["metric"] for row in rows],
+        "axis": _("Promises kept (%)"),
+        "series": [
+            {"name": label, "points": [row["cells"][index]["figure"] for row in rows]}
+            for index, label in enumerate(labels)
+        ],
+    }
+    return {"compliance": {"rows": rows, "labels": labels, "chart": chart}}
+
+
+def _figure(figure: sla_queries.Compliance | None) -> dict[str, Any] | None:
+    if figure is None:
+        return None
+    percent = round(100 * figure.met / figure.decided, 1)
+    return {"met": figure.met, "decided": figure.decided, "percent": percent}
+
+
+def _compensation_section(
+    request: HttpRequest, user: User, names: dict[str, str]
+) -> dict[str, Any]:
+    pending = sla_queries.pending_compensation(user, COMPENSATION_ROWS)
+    may_decide = can(user, Action.APPROVE_COMPENSATION)
+    rows = [
+        {
+            "entry": entry,
+            "reference": reference_of(entry.breach.clock.subject),
+            "metric": names.get(entry.metric, entry.metric),
+            "form": DecisionForm(prefix=f"e{entry.pk}") if may_decide else None,
+        }
+        for entry in pending.entries
+    ]
+    return {
+        "compensation": {
+            "count": pending.count,
+            "totals": pending.totals,
+            "rows": rows,
+            "may_decide": may_decide,
+            "next": f"{request.get_full_path()}#compensation",
+        }
+    }
 
 
 # --- people --------------------------------------------------------------------------
