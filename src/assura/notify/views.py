@@ -16,10 +16,10 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.notify import services
@@ -95,17 +95,7 @@ def retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(
             request, _("%(key)s will be sent again shortly.") % {"key": notification.dedup_key}
         )
-    return redirect(_back(request, reverse("notify:outbox")))
-
-
-def _back(request: HttpRequest, default: str) -> str:
-    """The page the form was on (its filters kept), if it is one of ours."""
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
+    return redirect(safe_next(request, reverse("notify:outbox")))
 
 
 # --- channels ----------------------------------------------------------------------------

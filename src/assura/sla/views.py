@@ -19,11 +19,13 @@ from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from assura.commitments.models import Contract, Metric, Priority
+from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.sla import compensation, notices
@@ -361,7 +363,7 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
             show_errors(form, error)
         else:
             messages.success(request, _("Decision recorded."))
-            return redirect(request.POST.get("next") or "sla:ledger")
+            return redirect(safe_next(request, reverse("sla:ledger")))
     return render(
         request,
         "sla/decide.html",
