@@ -238,11 +238,24 @@ class Work:
         if self.rng.random() < 0.03:
             reopened = resolved + timedelta(hours=self.rng.uniform(2, 30))
             if reopened < self.end:
-                desk.reopen(actor=self.contact, case=self.case, reason="问题复现", at=reopened)
-                return
+                resolved_again = self.second_attempt(reopened)
+                if resolved_again is None:
+                    return
+                resolved = resolved_again
         closing = resolved + timedelta(hours=self.rng.uniform(4, 60))
         if closing >= self.end:
             return
+        self.analyse_and_close(closing)
+
+    def second_attempt(self, reopened: datetime) -> datetime | None:
+        """The customer reopens; the agent resolves again (None: still open at the end)."""
+        desk.reopen(actor=self.contact, case=self.case, reason="问题复现", at=reopened)
+        again = self.after("resolution", clocks_of(self.case), typical=0.2, floor=reopened)
+        if again is not None:
+            desk.resolve(actor=self.agent, case=self.case, at=again)
+        return again
+
+    def analyse_and_close(self, closing: datetime) -> None:
         for breach in Breach.objects.standing().filter(
             clock__subject_id=self.case.pk, clock__subject_type__model="case", rca__isnull=True
         ):
