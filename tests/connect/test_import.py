@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -122,7 +122,6 @@ def assert_imported_with_history(batch: CaseImport, contact: User) -> None:
     assert batch.status == ImportStatus.DONE
     assert (batch.rows, batch.imported, batch.failed) == (6, 2, 4)
     assert problems_by_row(batch) == {
-        2: [("", "left_resolved")],
         4: [("created", "bad_date")],
         5: [("customer", "unknown_customer")],
         6: [("resolved", "before_created")],
@@ -139,8 +138,13 @@ def assert_imported_with_history(batch: CaseImport, contact: User) -> None:
     assert clocks["resolution"].met_at == at(2026, 3, 2, 15)
     assert clocks["classification"].status == ClockStatus.CANCELLED  # no time in the history
     assert not Breach.objects.filter(clock=clocks["classification"]).exists()
-    # Closing needs a root-cause analysis of the breach: left resolved, and said so.
-    assert (late.status, late.resolved_at, late.closed_at) == ("resolved", at(2026, 3, 2, 15), None)
+    # Its breach is imported history, which needs no root-cause analysis: closed as it was.
+    assert Breach.objects.get(clock=response).historical
+    assert (late.status, late.resolved_at, late.closed_at) == (
+        "closed",
+        at(2026, 3, 2, 15),
+        at(2026, 3, 3, 10),
+    )
 
     kept = Case.objects.get(idempotency_key="import:R-2")
     assert (kept.status, kept.closed_at) == ("closed", at(2026, 3, 2, 13))
@@ -161,13 +165,13 @@ def test_a_csv_import_replays_the_good_rows_and_reports_the_bad_ones(
     assert_imported_with_history(batch, contact)
     report = list(csv.reader(io.StringIO(importer.report_csv(batch).lstrip("\ufeff"))))
     assert report[0] == ["Row", "Column", "Message", "Result"]
-    assert ["4", "created", importer.message_of(batch.problems[1]), "not imported"] in report
+    assert ["4", "created", importer.message_of(batch.problems[0]), "not imported"] in report
     assert any(line[:2] == ["5", "customer"] and "NOPE" in line[2] for line in report)
     assert any(
         line[:2] == ["6", "resolved"] and "before the case was created" in line[2]
         for line in report
     )
-    assert any(line[0] == "2" and line[3] == "imported" for line in report)
+    assert not any(line[0] == "2" for line in report)
 
 
 def test_an_xlsx_import_does_the_same(
@@ -273,3 +277,162 @@ def test_only_importers_see_the_import_pages(agent: User) -> None:
     client = Client()
     client.login(username=agent.username, password=PASSWORD)
     assert client.get(reverse("connect:imports")).status_code == 403
+
+
+# --- imported history is measured, never acted on ------------------------------------------
+
+
+@pytest.fixture
+def ledger(customer: Organisation) -> Any:
+    """ECM's contract: 5 % of 20,000.00 CNY per missed first response."""
+    from datetime import date
+    from decimal import Decimal
+
+    from assura.commitments import services as commitments
+    from assura.commitments.models import Metric
+
+    contract = commitments.create_contract(
+        actor=None,
+        code="K-ECM",
+        name="ECM 2026",
+        customer=customer,
+        monthly_fee=Decimal("20000.00"),
+        starts_on=date(2025, 1, 1),
+    )
+    commitments.set_compensation_rule(
+        actor=None,
+        contract=contract,
+        metric=Metric.objects.get(code="first_response"),
+        percent_of_fee=Decimal(5),
+    )
+    return contract
+
+
+def about(case: Case) -> Any:
+    """The outbox messages about a case (breach notices, staff messages, escalations)."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from assura.notify.models import Notification
+
+    return Notification.objects.filter(
+        about_type=ContentType.objects.get_for_model(Case), about_id=str(case.pk)
+    )
+
+
+def first_response_breach(case: Case) -> Breach:
+    return Breach.objects.get(clock=clocks_of(case)["first_response"])
+
+
+def test_imported_breaches_count_but_get_no_compensation_notice_or_message(
+    importing: Callable[..., CaseImport],
+    ledger: Any,
+    contact: User,
+    agent: User,
+    auditor: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.utils import timezone
+
+    from assura.desk import services as desk
+    from assura.sla import escalation, handlers, watcher
+    from assura.sla import queries as sla_queries
+    from assura.sla.models import BreachNotice, Clock, CompensationEntry
+
+    with django_capture_on_commit_callbacks(execute=True):
+        # A live case, late in the same way: the usual handling, for comparison.
+        live = desk.open_case(
+            actor=contact,
+            organisation=contact.organisation,
+            case_type="inquiry",
+            subject="打印机",
+            channel="portal",
+            assignee=agent,
+            at=at(2026, 3, 2, 10),
+        )
+        watcher.record_due(timezone.now())
+        batch = importing("cases.csv", csv_bytes(rows(auditor)[:1]))
+    assert batch.imported == 1
+    imported = Case.objects.get(idempotency_key="import:R-1")
+
+    live_breach, old = first_response_breach(live), first_response_breach(imported)
+    assert not live_breach.historical
+    assert BreachNotice.objects.get(breach=live_breach).sent_at is not None
+    assert CompensationEntry.objects.get(breach=live_breach).amount == 1000
+    assert about(live).filter(dedup_key=f"breach-notice:{live_breach.pk}").exists()
+
+    # Measured exactly like the live one: same instant rule, counted in compliance.
+    assert (old.historical, old.breached_at) == (True, at(2026, 3, 2, 10, 15))
+    mine = Clock.objects.filter(pk=old.clock_id)
+    [figure] = sla_queries.compliance(mine, at(2026, 3, 1), at(2026, 4, 1))
+    assert (figure.metric, figure.met, figure.breached) == ("first_response", 0, 1)
+    everything = sla_queries.compliance(Clock.objects.all(), at(2026, 3, 1), at(2026, 4, 1))
+    assert {f.metric: f.breached for f in everything}["first_response"] == 2
+
+    # …but never acted on, not even by the timers that sweep for unhandled breaches.
+    later = timezone.now() + timedelta(days=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        handlers.BreachFollowUp().run_due(later)
+        watcher.record_due(later)
+        escalation.fire_due(later)
+    assert not BreachNotice.objects.filter(breach=old).exists()
+    assert not CompensationEntry.objects.filter(breach=old).exists()
+    assert not about(imported).exists()
+    assert handlers.unhandled() == []
+    assert handlers.handle_breach(old.pk) is False
+    assert not BreachNotice.objects.filter(breach=old).exists()
+
+
+def test_an_imported_open_case_is_history_until_the_import_then_live(
+    importing: Callable[..., CaseImport],
+    ledger: Any,
+    contact: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from django.utils import timezone
+
+    from assura.sla import escalation, handlers, watcher
+    from assura.sla.models import BreachNotice, CompensationEntry, Escalation
+
+    just_now = timezone.localtime(timezone.now() - timedelta(minutes=1), SH)
+    data = [
+        # Open in the former help desk since March: overdue long before the import.
+        ["O-1", "2026-03-02 10:00", "", "", "", "inquiry", "normal", "ECM",
+         "zhang@ecm.example.cn", "一直没人回复", ""],
+        # Opened a minute before the import: nothing due yet.
+        ["O-2", just_now.strftime("%Y-%m-%d %H:%M"), "", "", "", "inquiry", "normal", "ECM",
+         "zhang@ecm.example.cn", "刚刚提交", ""],
+    ]  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = importing("open.csv", csv_bytes(data))
+    assert batch.imported == 2
+    overdue = Case.objects.get(idempotency_key="import:O-1")
+    fresh = Case.objects.get(idempotency_key="import:O-2")
+
+    # What fell due before the import is recorded by the import itself, as history,
+    # and the escalation levels already past are set aside rather than fired.
+    old = first_response_breach(overdue)
+    assert (old.historical, old.breached_at) == (True, at(2026, 3, 2, 10, 15))
+    assert clocks_of(overdue)["first_response"].status == ClockStatus.RUNNING
+    levels = Escalation.objects.filter(clock__subject_id=overdue.pk, fired_at__isnull=True)
+    assert levels.filter(planned_at__isnull=False).exists()
+    assert not levels.filter(due_at__isnull=False, due_at__lte=timezone.now()).exists()
+    assert not Breach.objects.filter(clock__subject_id=fresh.pk).exists()
+
+    # From the import on the clocks are live: the fresh case's breach, recorded by the
+    # watcher later, is handled like any other.
+    later = timezone.now() + timedelta(days=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        watcher.record_due(later)
+        handlers.BreachFollowUp().run_due(later)
+        escalation.fire_due(later)
+    new = first_response_breach(fresh)
+    assert not new.historical
+    assert BreachNotice.objects.get(breach=new).sent_at is not None
+    assert CompensationEntry.objects.get(breach=new).amount == 1000
+    assert about(fresh).filter(dedup_key=f"breach-notice:{new.pk}").exists()
+    assert Escalation.objects.filter(clock__subject_id=fresh.pk, fired_at__isnull=False)
+
+    assert not BreachNotice.objects.filter(breach__clock__subject_id=overdue.pk).exists()
+    assert not CompensationEntry.objects.filter(breach__clock__subject_id=overdue.pk).exists()
+    assert not Escalation.objects.filter(clock__subject_id=overdue.pk, fired_at__isnull=False)
+    assert not about(overdue).exists()

@@ -173,9 +173,7 @@ def test_a_waiver_without_a_reason_is_refused_beside_the_field(
     entry = CompensationEntry.objects.get()
     url = f"/sla/compensation/{entry.pk}/decide/"
     prefix = f"e{entry.pk}"
-    assert (
-        client_for(people.lead).post(url, {f"{prefix}-decision": "approve"}).status_code == 403
-    )
+    assert client_for(people.lead).post(url, {f"{prefix}-decision": "approve"}).status_code == 403
 
     client = client_for(people.quality)
     refused = client.post(url, {f"{prefix}-decision": "waive", f"{prefix}-reason": ""})

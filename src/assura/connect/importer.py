@@ -16,6 +16,14 @@ anywhere rolls back completely. A clock the history has no instant for (no
 classification time on a resolved case, say) is cancelled as of the case's creation:
 it is not measured rather than measured wrong. Imported history sends no webhooks.
 
+Imported history is measured, never acted on: each row is replayed inside
+`sla.history()`, so the breaches and warnings it records are marked historical (counted
+in compliance, shown with an "imported history" label, but no compensation, customer
+notice, staff message or follow-up). At the end of the row `sla.end_history` brings
+the clocks still open up to the present, still as history: what fell due in the former
+help desk is recorded then, not by the watcher just after as if it were live, and the
+escalation levels already past are set aside. From then on those clocks are live.
+
 A file (by its SHA-256) is imported once unless the person asks for it again; rows
 whose reference was imported before are skipped either way.
 """
@@ -51,7 +59,6 @@ from assura.core.permissions import Action, can
 from assura.desk import services as desk
 from assura.desk.clocks import clocks_of
 from assura.desk.models import Case
-from assura.sla import queries as sla_queries
 from assura.sla import services as sla
 from assura.sla.models import ClockStatus
 
@@ -136,14 +143,10 @@ MESSAGES: dict[str, Any] = {
     "too_long": gettext_lazy("Keep it under %(limit)s characters."),
     "duplicate": gettext_lazy("The reference %(value)s was already used in row %(first)s."),
     "already_imported": gettext_lazy("Imported before as %(reference)s; skipped."),
-    "left_resolved": gettext_lazy(
-        "Imported, but left resolved: closing needs a root-cause analysis of its breaches"
-        " (%(metrics)s)."
-    ),
     "service": "%(text)s",
 }
 #: Problems that do not stop a row (it is imported, or was already there).
-NOTICES = frozenset({"already_imported", "left_resolved"})
+NOTICES = frozenset({"already_imported"})
 
 
 @dataclass(frozen=True)
@@ -508,7 +511,7 @@ def import_row(
     """Replay one row's history through the desk, in one transaction; raises on refusal."""
     agent = row.agent or actor
     notices: list[Problem] = []
-    with events.quiet(), acting_as(actor):
+    with events.quiet(), sla.history(), acting_as(actor):
         contact = row.contact or (_new_contact(row) if row.contact_email else None)
         created = row.times["created"]
         case = desk.open_case(
@@ -540,6 +543,7 @@ def import_row(
             notices += _step(name, moment, case, agent, row)
         if case.resolved_at is not None:
             _cancel_unmeasured(case, agent)
+        sla.end_history(clocks_of(case).values())
     return case, notices
 
 
@@ -556,10 +560,7 @@ def _step(name: str, moment: datetime, case: Case, agent: User, row: Row) -> lis
         if case.resolved_at is None:
             desk.resolve(actor=agent, case=case, at=moment)
         _cancel_unmeasured(case, agent)
-        missing = sla_queries.breaches_without_rca(case)
-        if missing:
-            metrics = ", ".join(sorted({breach.metric for breach in missing}))
-            return [Problem(row.number, "", "left_resolved", {"metrics": metrics})]
+        # Its breaches are history (sla.history), which needs no root-cause analysis here.
         desk.close(actor=agent, case=case, at=moment)
     return []
 
@@ -777,10 +778,6 @@ def report_csv(batch: CaseImport) -> str:
     writer = csv.writer(buffer)
     writer.writerow([_("Row"), _("Column"), _("Message"), _("Result")])
     for problem in batch.problems:
-        result = (
-            _("imported")
-            if problem["code"] == "left_resolved"
-            else (_("skipped") if problem["code"] == "already_imported" else _("not imported"))
-        )
+        result = _("skipped") if problem["code"] == "already_imported" else _("not imported")
         writer.writerow([problem["row"] or "", problem["column"], message_of(problem), result])
     return "\ufeff" + buffer.getvalue()

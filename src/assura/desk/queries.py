@@ -372,7 +372,7 @@ def breaches_needing_rca(clocks: Iterable[Clock]) -> list[Breach]:
     ids = [clock.pk for clock in clocks]
     return list(
         Breach.objects.standing()
-        .filter(clock_id__in=ids, rca__isnull=True)
+        .filter(clock_id__in=ids, rca__isnull=True, historical=False)
         .select_related("clock")
         .order_by("breached_at")
     )

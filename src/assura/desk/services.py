@@ -675,9 +675,7 @@ def expedite(*, actor: User | None, case: Case, at: datetime | None = None, note
     if case.expedited_at is not None:
         return case
     with acting_as(actor), transaction.atomic():
-        applied = Case.objects.filter(pk=case.pk, expedited_at__isnull=True).update(
-            expedited_at=at
-        )
+        applied = Case.objects.filter(pk=case.pk, expedited_at__isnull=True).update(expedited_at=at)
         case.refresh_from_db(fields=["expedited_at"])
         if applied:
             _log(case, ActivityKind.EXPEDITED, at, actor, note=note)

@@ -166,8 +166,10 @@ class BreachSerializer(serializers.ModelSerializer[Breach]):
             "over_by_seconds",
             "withdrawn_at",
             "withdrawn_reason",
+            "historical",
             "rca",
         ]
+        read_only_fields = ["historical"]
 
     def get_subject_type(self, breach: Breach) -> str:
         return subject_type_of(breach.clock)
@@ -367,7 +369,7 @@ class BreachFilter(filters.FilterSet):
 
     class Meta:
         model = Breach
-        fields = ["metric", "organisation", "withdrawn", "has_rca", "after", "before"]
+        fields = ["metric", "organisation", "withdrawn", "has_rca", "historical", "after", "before"]
 
 
 class CompensationFilter(filters.FilterSet):

@@ -7,6 +7,10 @@ and the subject's accountable staff told. The notice row is the mark that a brea
 handled, so handling twice is a no-op, and `BreachFollowUp` (a worker timer) hands over
 the breaches that a crash between the commit and the handler left unhandled, and sends
 the notices whose editing delay has passed.
+
+Historical breaches and warnings (recorded while an import replayed another help desk's
+past, see `sla.services.history`) are measured, never acted on: they are not announced,
+and every function here passes them over should one be handed in anyway.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ def on_warnings_recorded(sender: object, warning_ids: Iterable[int], **kwargs: A
 
 
 def handle_breach(pk: int, now: datetime | None = None) -> bool:
-    """Book, notify and announce one breach, once; False when there was nothing to do."""
+    """Book, notify and announce one breach, once; False when there was nothing to do
+    (withdrawn, handled already, or imported history)."""
     now = now or timezone.now()
     with transaction.atomic():
         breach = (
@@ -69,7 +74,7 @@ def handle_breach(pk: int, now: datetime | None = None) -> bool:
             .filter(pk=pk)
             .first()
         )
-        if breach is None or breach.withdrawn_at is not None:
+        if breach is None or breach.withdrawn_at is not None or breach.historical:
             return False
         if BreachNotice.objects.filter(breach=breach).exists():
             return False
@@ -126,11 +131,11 @@ def announce_warnings(warning_ids: list[int]) -> int:
     """Tell the accountable staff that a clock is near its due instant.
 
     Not for a clock whose escalation matrix has a level before the due instant: that
-    level already warns the people it names, and one warning is enough. Returns the
-    number of messages queued.
+    level already warns the people it names, and one warning is enough. Not for a
+    historical warning either (imported history). Returns the number of messages queued.
     """
     warnings = list(
-        ClockWarning.objects.filter(pk__in=warning_ids)
+        ClockWarning.objects.filter(pk__in=warning_ids, historical=False)
         .exclude(clock__escalations__offset__lt=0)
         .select_related("clock")
         .prefetch_related("clock__subject")
@@ -171,9 +176,14 @@ def announce_warnings(warning_ids: list[int]) -> int:
 
 
 def unhandled(after: int = 0, limit: int = 100) -> list[int]:
-    """Standing breaches without a notice: their handler never ran or never finished."""
+    """Standing live breaches without a notice: their handler never ran or never finished.
+
+    Historical breaches never get a notice, so they are left out here.
+    """
     return list(
-        Breach.objects.filter(pk__gt=after, withdrawn_at__isnull=True, notice__isnull=True)
+        Breach.objects.filter(
+            pk__gt=after, withdrawn_at__isnull=True, historical=False, notice__isnull=True
+        )
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )

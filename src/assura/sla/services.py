@@ -4,12 +4,16 @@ Callers (the desk, follow-ups, imports, a calendar change) never set a clock's d
 columns themselves; they record what happened, and `recompute` derives the rest from
 the whole history with the pure `replay` function. A breach or warning that the replay
 finds is written in the same transaction, once (unique per clock), and announced with
-`breaches_recorded` / `warnings_recorded` after the commit.
+`breaches_recorded` / `warnings_recorded` after the commit. Inside `history()` (an import
+replaying another help desk's past) they are written marked historical and announced to
+nobody: measured, never acted on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -29,12 +33,14 @@ from assura.core.models import Organisation, Team, User
 from assura.core.permissions import Action, can
 from assura.sla import compensation, escalation, replay
 from assura.sla.models import (
+    OPEN_STATUSES,
     Breach,
     CauseCategory,
     Clock,
     ClockEvent,
     ClockStatus,
     ClockWarning,
+    Escalation,
     EventKind,
     RootCauseAnalysis,
 )
@@ -45,6 +51,51 @@ breaches_recorded = Signal()
 warnings_recorded = Signal()
 
 DEFAULT_WARNING_FRACTION = 0.75
+
+#: Set inside `history()`: what is recorded is another help desk's past.
+_replaying_history: ContextVar[bool] = ContextVar("sla_replaying_history", default=False)
+
+
+@contextmanager
+def history() -> Iterator[None]:
+    """Record the clock outcomes found inside as imported history (see docs/sla.md).
+
+    A breach or warning first recorded inside is marked `historical`: it counts in
+    compliance and reports like any other, but it is not announced, so nothing acts on
+    it (no compensation, no customer notice, no staff message, no follow-up). Only the
+    recording is marked: a history ends with `end_history`, and the clocks still open
+    after it are live from then on.
+    """
+    token = _replaying_history.set(True)
+    try:
+        yield
+    finally:
+        _replaying_history.reset(token)
+
+
+def end_history(clocks: Iterable[Clock], now: datetime | None = None) -> None:
+    """Close an imported history: what the open clocks passed before `now` is history.
+
+    Clocks are recomputed as of each event's own time, so a clock still running after
+    the last imported event has not recorded what it passed since; left alone, the
+    watcher would record that warning or breach just after the import, as a live one.
+    Here the running clocks are recomputed as of `now` inside `history()`, and the
+    escalation levels of the open clocks whose instant has already passed are set
+    aside: they keep their planned instant but lose their due instant, so the timer
+    never fires them (a later live change that moves the instant plans them anew).
+    From `now` on the clocks are live: what they pass later is handled as usual.
+    """
+    now = now or timezone.now()
+    with history(), transaction.atomic():
+        open_ids = [clock.pk for clock in clocks if clock.status in OPEN_STATUSES]
+        running = Clock.objects.select_for_update().filter(
+            pk__in=open_ids, status=ClockStatus.RUNNING
+        )
+        for clock in running.order_by("pk"):
+            recompute(clock, now=now)
+        Escalation.objects.filter(
+            clock_id__in=open_ids, fired_at__isnull=True, due_at__lte=now
+        ).update(due_at=None)
 
 
 @dataclass(frozen=True)
@@ -116,7 +167,8 @@ def start_clocks(starts: Sequence[ClockStart], *, now: datetime | None = None) -
         clocks.append(clock)
         events.append(event)
         states.append(state)
-    with transaction.atomic():
+    # No savepoint of its own: a batch is all or nothing, and so is any caller's transaction.
+    with transaction.atomic(savepoint=False):
         Clock.objects.bulk_create(clocks)
         for clock, event in zip(clocks, events, strict=True):
             event.clock = clock
@@ -321,11 +373,18 @@ def next_check(clock: Clock) -> datetime | None:
 
 
 def _record_outcomes(clock: Clock, state: replay.ClockState) -> None:
+    """Write the warning and breach the replay found, once; withdraw or move a breach.
+
+    Inside `history()` new rows are marked historical and not announced. The mark is
+    set once, when the row is created: a historical breach that a later recompute moves,
+    withdraws or reinstates stays historical, and a live one stays live.
+    """
+    historical = _replaying_history.get()
     if state.warned_at is not None:
         warning, created = ClockWarning.objects.get_or_create(
-            clock=clock, defaults={"warned_at": state.warned_at}
+            clock=clock, defaults={"warned_at": state.warned_at, "historical": historical}
         )
-        if created:
+        if created and not historical:
             _announce(warnings_recorded, warning_ids=[warning.pk])
     breach = Breach.objects.filter(clock=clock).first()
     if state.breached_at is None:
@@ -337,9 +396,14 @@ def _record_outcomes(clock: Clock, state: replay.ClockState) -> None:
         return
     if breach is None:
         breach = Breach.objects.create(
-            clock=clock, breached_at=state.breached_at, metric=clock.metric, target=clock.target
+            clock=clock,
+            breached_at=state.breached_at,
+            metric=clock.metric,
+            target=clock.target,
+            historical=historical,
         )
-        _announce(breaches_recorded, breach_ids=[breach.pk])
+        if not historical:
+            _announce(breaches_recorded, breach_ids=[breach.pk])
     elif breach.breached_at != state.breached_at or breach.withdrawn_at is not None:
         withdrawn = breach.withdrawn_at is not None
         breach.breached_at, breach.withdrawn_at, breach.withdrawn_reason = (
