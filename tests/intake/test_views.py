@@ -41,6 +41,21 @@ def test_a_customer_may_not_see_it(client: Client, contact: User) -> None:
     assert client.get(PAGE).status_code == 403
 
 
+def test_channels_are_created_and_edited_on_assuras_own_pages_not_the_admin(
+    client: Client, admin: User, auditor: User, channel: MailChannel
+) -> None:
+    client.force_login(admin)
+    page = client.get(PAGE).content.decode()
+    assert f'href="{reverse("intake:channel_new")}"' in page
+    assert f'href="{reverse("intake:channel", args=[channel.pk])}"' in page
+    assert "/admin/" not in page
+
+    client.force_login(auditor)
+    page = client.get(PAGE).content.decode()
+    assert 'data-testid="new-channel"' not in page
+    assert f'href="{reverse("intake:channel", args=[channel.pk])}"' in page  # to read
+
+
 def test_a_disconnected_channel_is_shown_calmly(
     client: Client, admin: User, channel: MailChannel
 ) -> None:

@@ -1,137 +1,20 @@
-"""Django admin: editing mail channels (passwords never shown), reading what came and went."""
+"""Django admin, for superusers: reading what came and went.
+
+Mail channels are configured on assura's own pages (`intake:channel`), through
+`intake.services`, whose checks the admin would skip; so they are not in the admin.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from assura.intake import services
-from assura.intake.models import InboundMessage, InboundStatus, MailChannel, OutboundMail
-
-KEEP = _("Leave empty to keep the stored password.")
-
-
-class MailChannelForm(forms.ModelForm[MailChannel]):
-    imap_password = forms.CharField(
-        label=_("IMAP password"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text=KEEP,
-    )
-    smtp_password = forms.CharField(
-        label=_("SMTP password"),
-        required=False,
-        widget=forms.PasswordInput(render_value=False),
-        help_text=KEEP,
-    )
-
-    class Meta:
-        model = MailChannel
-        fields = (
-            "name",
-            "address",
-            "from_name",
-            "is_active",
-            "imap_host",
-            "imap_port",
-            "imap_security",
-            "imap_user",
-            "imap_password",
-            "imap_folder",
-            "fetch_mode",
-            "poll_seconds",
-            "smtp_use_default",
-            "smtp_host",
-            "smtp_port",
-            "smtp_security",
-            "smtp_user",
-            "smtp_password",
-            "unknown_senders",
-            "default_organisation",
-            "default_case_type",
-            "default_team",
-            "rate_limit",
-            "acknowledge",
-            "ack_subject",
-            "ack_body",
-        )
-
-    def clean_imap_password(self) -> str:
-        return self.cleaned_data["imap_password"] or self.instance.imap_password
-
-    def clean_smtp_password(self) -> str:
-        return self.cleaned_data["smtp_password"] or self.instance.smtp_password
-
-
-@admin.register(MailChannel)
-class MailChannelAdmin(admin.ModelAdmin[MailChannel]):
-    form = MailChannelForm
-    list_display = ("name", "address", "imap_host", "fetch_mode", "connection", "is_active")
-    list_filter = ("is_active", "connection")
-    readonly_fields = ("connection", "connection_detail", "checked_at", "connected_at", "last_uid")
-    fieldsets = (
-        (None, {"fields": ("name", "address", "from_name", "is_active")}),
-        (
-            _("Incoming mail (IMAP)"),
-            {
-                "fields": (
-                    "imap_host",
-                    "imap_port",
-                    "imap_security",
-                    "imap_user",
-                    "imap_password",
-                    "imap_folder",
-                    "fetch_mode",
-                    "poll_seconds",
-                )
-            },
-        ),
-        (
-            _("Replies (SMTP)"),
-            {
-                "fields": (
-                    "smtp_use_default",
-                    "smtp_host",
-                    "smtp_port",
-                    "smtp_security",
-                    "smtp_user",
-                    "smtp_password",
-                )
-            },
-        ),
-        (
-            _("Rules"),
-            {
-                "fields": (
-                    "unknown_senders",
-                    "default_organisation",
-                    "default_case_type",
-                    "default_team",
-                    "rate_limit",
-                    "acknowledge",
-                    "ack_subject",
-                    "ack_body",
-                )
-            },
-        ),
-        (
-            _("Connection"),
-            {
-                "fields": (
-                    "connection",
-                    "connection_detail",
-                    "checked_at",
-                    "connected_at",
-                    "last_uid",
-                )
-            },
-        ),
-    )
+from assura.intake.models import InboundMessage, InboundStatus, OutboundMail
 
 
 @admin.register(InboundMessage)

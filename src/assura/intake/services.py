@@ -1,4 +1,5 @@
-"""Every write of e-mail intake: storing a received message, importing it, retrying it.
+"""Every write of e-mail intake: storing a received message, importing it, retrying it,
+and the settings of the mail channels.
 
 `receive` is what the fetcher calls for each message it takes from a mailbox. The
 message is stored whole first (its own short transaction), then imported in a second
@@ -11,12 +12,15 @@ and, the Message-ID being unique per channel, nothing is imported twice.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import mimetypes
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
+from typing import Any
 
 from auditlog.models import LogEntry
 from django.conf import settings
@@ -28,17 +32,20 @@ from django.utils.translation import gettext as _
 
 from assura.commitments.models import Channel
 from assura.core import services as people
-from assura.core.models import Role, User
+from assura.core.audit import acting_as
+from assura.core.models import Organisation, Role, User
 from assura.core.permissions import Action, can
 from assura.desk import services as desk
 from assura.desk.models import Case, Message, Status
 from assura.intake import mail, outgoing
 from assura.intake.models import (
+    Connection,
     InboundMessage,
     InboundStatus,
     MailChannel,
     OutboundMail,
     Reason,
+    Security,
     UnknownSenders,
 )
 
@@ -473,3 +480,317 @@ def check_connection(*, actor: User | None, channel: MailChannel) -> MailChannel
     fetcher.check(channel)
     channel.refresh_from_db()
     return channel
+
+
+# --- channel settings --------------------------------------------------------------------
+
+# What a person sets on a channel; the fetch state and the connection are the worker's.
+SETTINGS = frozenset(
+    {
+        "name",
+        "address",
+        "from_name",
+        "is_active",
+        "imap_host",
+        "imap_port",
+        "imap_security",
+        "imap_user",
+        "imap_password",
+        "imap_folder",
+        "fetch_mode",
+        "poll_seconds",
+        "smtp_use_default",
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "smtp_user",
+        "smtp_password",
+        "unknown_senders",
+        "default_organisation",
+        "default_case_type",
+        "default_team",
+        "acknowledge",
+        "ack_subject",
+        "ack_body",
+        "rate_limit",
+    }
+)
+PASSWORDS = ("imap_password", "smtp_password")
+# Changing one of these makes the recorded connection state stale.
+CONNECTION_SETTINGS = (
+    "imap_host",
+    "imap_port",
+    "imap_security",
+    "imap_user",
+    "imap_password",
+    "imap_folder",
+)
+# Changing one of these points the channel at another mailbox: the UIDs seen so far
+# belong to the old one.
+MAILBOX_SETTINGS = ("imap_host", "imap_user", "imap_folder")
+ONE_LINE = ("name", "from_name", "imap_host", "imap_user", "imap_folder", "smtp_host", "smtp_user")
+# Audit entries show a stored password as this mark, never its value.
+PASSWORD_MARK = "********"  # noqa: S105 - a mark, not a password
+SSL_PORTS = {"imap": frozenset({993}), "smtp": frozenset({465})}
+PLAIN_PORTS = {"imap": frozenset({143}), "smtp": frozenset({25, 587})}
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def create_channel(*, actor: User | None, **values: Any) -> MailChannel:
+    """A new mail channel, validated whole before anything is saved.
+
+    `values` are the settings (`SETTINGS`); errors are keyed by setting, so a form shows
+    each beside its field. Nothing is stored when one is wrong.
+    """
+    _require(actor, Action.MANAGE_INTAKE)
+    record = MailChannel()
+    _assign(record, values)
+    _validate(record, before=None)
+    with acting_as(actor):
+        _save(record)
+    return record
+
+
+def update_channel(*, actor: User | None, channel: MailChannel, **values: Any) -> MailChannel:
+    """Change a channel's settings; the ones not given stay as they are.
+
+    A password given as None (or not given) keeps the stored one, an empty one removes
+    it: a form never shows the stored password, so its empty field means "unchanged".
+    Changing where mail is fetched from forgets the last connection state, and changing
+    the mailbox (server, user or folder) also its place in the old mailbox.
+    """
+    _require(actor, Action.MANAGE_INTAKE)
+    before = MailChannel.objects.get(pk=channel.pk)
+    record = MailChannel.objects.get(pk=channel.pk)
+    _assign(record, {k: v for k, v in values.items() if not (k in PASSWORDS and v is None)})
+    _validate(record, before=before)
+    changed = _changed(before, record)
+    if not changed:
+        return record
+    now = timezone.now()
+    state: dict[str, Any] = {}
+    if changed & set(CONNECTION_SETTINGS):
+        state.update(
+            connection=Connection.UNKNOWN, connection_detail="", checked_at=None, next_fetch_at=now
+        )
+    if changed & set(MAILBOX_SETTINGS):
+        state.update(uidvalidity=None, last_uid=0)
+    if record.is_active and not before.is_active:
+        state.update(next_fetch_at=now)
+    for name, value in state.items():
+        setattr(record, name, value)
+    with acting_as(actor):
+        # Only what changed: the worker writes the fetch state of this row meanwhile.
+        _save(record, update_fields=sorted(changed | set(state)))
+        _log_passwords(actor, before, record)
+    return record
+
+
+def _changed(before: MailChannel, after: MailChannel) -> set[str]:
+    fields = (MailChannel._meta.get_field(name) for name in SETTINGS)
+    return {
+        field.name
+        for field in fields
+        if getattr(before, field.attname) != getattr(after, field.attname)  # type: ignore[union-attr]
+    }
+
+
+def set_channel_active(*, actor: User | None, channel: MailChannel, active: bool) -> MailChannel:
+    """Switch a channel off (no longer fetched) or on again (fetched at once).
+
+    A channel is never deleted from the pages: its received messages and sent mail keep
+    pointing at it. Replies to cases that came through an inactive channel still go out
+    through it.
+    """
+    _require(actor, Action.MANAGE_INTAKE)
+    with acting_as(actor):
+        record = MailChannel.objects.select_for_update().get(pk=channel.pk)
+        if record.is_active == active:
+            return record
+        record.is_active = active
+        if active:
+            record.next_fetch_at = timezone.now()
+        record.save(update_fields=["is_active", "next_fetch_at"])
+    return record
+
+
+def channel_warnings(channel: MailChannel) -> list[str]:
+    """Settings that are allowed but probably wrong, to show beside the channel.
+
+    Unusual combinations of port and security are warned about, not refused: a server
+    may well run SSL/TLS on a port of its own.
+    """
+    warnings = []
+    accounts = [("imap", "IMAP", channel.imap_host, channel.imap_port, channel.imap_security)]
+    if not channel.smtp_use_default:
+        accounts.append(
+            ("smtp", "SMTP", channel.smtp_host, channel.smtp_port, channel.smtp_security)
+        )
+    for kind, server, host, port, security in accounts:
+        values = {"server": server, "port": port}
+        if port in SSL_PORTS[kind] and security != Security.SSL:
+            warnings.append(
+                _(
+                    "%(server)s: port %(port)s normally expects SSL/TLS from the start; with "
+                    "another choice the connection is likely to hang or fail."
+                )
+                % values
+            )
+        elif port in PLAIN_PORTS[kind] and security == Security.SSL:
+            warnings.append(
+                _(
+                    "%(server)s: port %(port)s normally starts unencrypted and switches with "
+                    "STARTTLS; SSL/TLS there is likely to fail."
+                )
+                % values
+            )
+        if security == Security.NONE and host.strip().lower() not in LOCAL_HOSTS:
+            warnings.append(
+                _(
+                    "%(server)s: without encryption the password crosses the network "
+                    "readable; use it only for a server on this machine."
+                )
+                % values
+            )
+    if not channel.imap_password:
+        warnings.append(
+            _("No IMAP password is stored: the server will refuse to log in unless it needs none.")
+        )
+    return [str(warning) for warning in warnings]
+
+
+def _assign(record: MailChannel, values: dict[str, Any]) -> None:
+    unknown = set(values) - SETTINGS
+    if unknown:
+        raise TypeError(f"not a mail channel setting: {', '.join(sorted(unknown))}")
+    for name, value in values.items():
+        if isinstance(value, str) and name not in PASSWORDS:
+            value = value.strip()
+        setattr(record, name, value)
+
+
+def _validate(record: MailChannel, *, before: MailChannel | None) -> None:
+    """Every rule at once, so a person sees all that is wrong in one go."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    for name in ONE_LINE:
+        if any(char in str(getattr(record, name)) for char in "\r\n"):
+            add(name, _("Write it on one line."))
+    if any(char in record.ack_subject for char in "\r\n"):
+        add("ack_subject", _("Write it on one line."))
+    others = MailChannel.objects.exclude(pk=record.pk) if record.pk else MailChannel.objects.all()
+    if record.name and others.filter(name__iexact=record.name).exists():
+        add("name", _("Another mail channel is already called “%(name)s”.") % {"name": record.name})
+    if record.address:
+        taken = others.filter(address__iexact=record.address).first()
+        if taken is not None:
+            add(
+                "address",
+                _("The mail channel “%(channel)s” already reads this address.")
+                % {"channel": taken.name},
+            )
+    for field in ("imap_host", "smtp_host"):
+        if getattr(record, field) and not _plausible_host(getattr(record, field)):
+            add(
+                field,
+                _(
+                    "Enter only the server's name or IP address, for example "
+                    "imap.exmail.qq.com: no “imap://”, no port, no path."
+                ),
+            )
+    for field in ("imap_port", "smtp_port"):
+        port = getattr(record, field)
+        if not isinstance(port, int) or not 1 <= port <= 65535:
+            add(field, _("Enter a port from 1 to 65535."))
+    if not record.imap_folder:
+        add("imap_folder", _("Name the folder to read, usually INBOX."))
+    if not record.smtp_use_default and not record.smtp_host:
+        add(
+            "smtp_host",
+            _("Enter the SMTP server, or send with the default mailer."),
+        )
+    _validate_defaults(record, before, add)
+    try:
+        record.full_clean(validate_unique=False)
+    except ValidationError as error:
+        # The model's own messages, for fields that have no more precise one already.
+        for field, messages in error.message_dict.items():
+            if field not in errors:
+                errors[field] = list(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _validate_defaults(
+    record: MailChannel, before: MailChannel | None, add: Callable[[str, str], None]
+) -> None:
+    """Where new contacts go, and what their cases become."""
+    organisation = record.default_organisation
+    if organisation is not None:
+        if not Organisation.objects.customers().filter(pk=organisation.pk).exists():
+            add("default_organisation", _("Choose a customer organisation."))
+        elif not organisation.is_active and (
+            before is None or before.default_organisation_id != organisation.pk
+        ):
+            add(
+                "default_organisation",
+                _("The organisation %(organisation)s is switched off and takes no cases.")
+                % {"organisation": organisation},
+            )
+    elif record.unknown_senders == UnknownSenders.CREATE:
+        add(
+            "default_organisation",
+            _(
+                "Mail from unknown addresses creates contacts in this organisation: choose "
+                "one, or reject unknown senders."
+            ),
+        )
+    team = record.default_team
+    if (
+        team is not None
+        and not team.is_active
+        and (before is None or before.default_team_id != team.pk)
+    ):
+        add("default_team", _("The team %(team)s is switched off.") % {"team": team})
+
+
+def _plausible_host(host: str) -> bool:
+    """A name or an IP address, nothing around it (no scheme, port, path or spaces)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return not any(char in host for char in " \t/:@\\?#")
+    return True
+
+
+def _save(record: MailChannel, update_fields: list[str] | None = None) -> None:
+    try:
+        with transaction.atomic():
+            record.save(update_fields=update_fields)
+    except IntegrityError as error:  # the same name saved a moment ago by someone else
+        raise ValidationError(
+            {
+                "name": _("Another mail channel is already called “%(name)s”.")
+                % {"name": record.name}
+            }
+        ) from error
+
+
+def _log_passwords(actor: User | None, before: MailChannel, after: MailChannel) -> None:
+    """The audit log says that a password changed (never what it is): a mark, not a value."""
+    changes = {
+        name: [_mark(getattr(before, name)), _mark(getattr(after, name))]
+        for name in PASSWORDS
+        if getattr(before, name) != getattr(after, name)
+    }
+    if changes:
+        LogEntry.objects.log_create(
+            after, action=LogEntry.Action.UPDATE, changes=changes, actor=actor, force_log=True
+        )
+
+
+def _mark(password: str) -> str:
+    return PASSWORD_MARK if password else ""

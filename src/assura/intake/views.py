@@ -1,4 +1,5 @@
-"""The intake page: mail channels and their connection, the messages that need a person.
+"""The intake page: mail channels and their connection, the messages that need a person;
+the pages that create and change a mail channel.
 
 Thin views: `can()` decides, a service does every change, the page renders.
 """
@@ -13,13 +14,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.intake import outgoing, services
+from assura.intake.forms import MailChannelForm, show_errors
 from assura.intake.models import (
     Connection,
     InboundMessage,
@@ -72,9 +76,81 @@ def channels(request: HttpRequest) -> HttpResponse:
             "set_aside": set_aside,
             "unsent": unsent,
             "can_manage": can(user, Action.MANAGE_INTAKE),
-            "can_edit": user.is_staff and user.is_active,
         },
     )
+
+
+# --- a channel's settings ----------------------------------------------------------------
+
+
+@login_required
+def channel_new(request: HttpRequest) -> HttpResponse:
+    user = _require(request, Action.MANAGE_INTAKE)
+    form = MailChannelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            channel = services.create_channel(actor=user, **form.values())
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Mail channel created. Test the connection to see whether assura can log in."),
+            )
+            return redirect("intake:channel", pk=channel.pk)
+    status = 400 if form.errors else 200
+    return render(request, "intake/channel_new.html", {"form": form}, status=status)
+
+
+@login_required
+def channel_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require(request, Action.VIEW_INTAKE)
+    channel = get_object_or_404(
+        MailChannel.objects.select_related("default_organisation", "default_team"), pk=pk
+    )
+    can_manage = can(user, Action.MANAGE_INTAKE)
+    if request.method == "POST" and not can_manage:
+        raise PermissionDenied(_("You are not allowed to do this."))
+    form = MailChannelForm(request.POST or None, channel=channel)
+    if request.method == "POST" and form.is_valid():
+        try:
+            channel = services.update_channel(actor=user, channel=channel, **form.values())
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            messages.success(request, _("Mail channel saved."))
+            return redirect("intake:channel", pk=channel.pk)
+    context = {
+        "channel": channel,
+        "form": form,
+        "can_manage": can_manage,
+        # About what is stored: after a refused save the form shows what is wrong instead.
+        "warnings": [] if form.errors else services.channel_warnings(channel),
+    }
+    return render(request, "intake/channel.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def channel_active(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _require(request, Action.MANAGE_INTAKE)
+    channel = get_object_or_404(MailChannel, pk=pk)
+    active = request.POST.get("active") == "1"
+    channel = services.set_channel_active(actor=user, channel=channel, active=active)
+    if channel.is_active:
+        messages.success(
+            request, _("%(channel)s is active: it is fetched again.") % {"channel": channel.name}
+        )
+    else:
+        messages.success(
+            request,
+            _(
+                "%(channel)s is switched off: its mailbox is no longer read. Its messages "
+                "and cases stay as they are."
+            )
+            % {"channel": channel.name},
+        )
+    return redirect(safe_next(request, reverse("intake:channel", args=[channel.pk])))
 
 
 @login_required
@@ -100,7 +176,7 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
             _("%(channel)s: the mail server refused the connection: %(detail)s")
             % {**values, "detail": channel.connection_detail},
         )
-    return redirect("intake:channels")
+    return redirect(safe_next(request, reverse("intake:channels")))
 
 
 def _retry(request: HttpRequest, pk: int, *, force: bool) -> HttpResponse:
