@@ -26,6 +26,7 @@ from assura.calendars.forms import (
     spell_spans,
 )
 from assura.calendars.models import Calendar, RecomputeJob, SpecialDayKind
+from assura.core.forms import show_errors
 from assura.core.models import User
 from assura.core.permissions import Action, can
 
@@ -39,15 +40,6 @@ def _require(request: HttpRequest, action: Action) -> User:
 
 def _calendar(request: HttpRequest, code: str) -> Calendar:
     return get_object_or_404(Calendar.objects.visible_to(request.user), code=code)  # type: ignore[arg-type]
-
-
-def apply_errors(form: Form, error: ValidationError) -> None:
-    """Put a service's errors beside the form's fields (or on top when no field fits)."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 @login_required
@@ -86,7 +78,7 @@ def calendar_create(request: HttpRequest) -> HttpResponse:
                 description=data["description"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Calendar created."))
             return redirect("calendars:detail", code=calendar.code)
@@ -185,7 +177,7 @@ def calendar_settings(request: HttpRequest, code: str) -> HttpResponse:
                 description=data["description"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Weekly hours saved."))
             return redirect("calendars:detail", code=calendar.code)
@@ -210,7 +202,7 @@ def special_day_set(request: HttpRequest, code: str) -> HttpResponse:
                 intervals=data["hours"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("%(date)s saved.") % {"date": data["date"]})
             return redirect(f"{calendar_url(calendar)}?year={data['date'].year}")
@@ -243,7 +235,7 @@ def load_official(request: HttpRequest, code: str) -> HttpResponse:
         try:
             changed = services.load_official_days(actor=user, calendar=calendar, year=year)
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(
                 request,
@@ -266,7 +258,7 @@ def import_ics(request: HttpRequest, code: str) -> HttpResponse:
                 actor=user, calendar=calendar, content=form.cleaned_data["file"]
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("%(count)s days imported.") % {"count": len(reading.days)})
             for skipped in reading.skipped[:10]:

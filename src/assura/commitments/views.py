@@ -54,6 +54,7 @@ from assura.commitments.models import (
     Service,
     WaitingStatus,
 )
+from assura.core.forms import show_errors
 from assura.core.models import Organisation, User
 from assura.core.permissions import Action, can
 
@@ -67,15 +68,6 @@ def _require(request: HttpRequest, action: Action) -> User:
 
 def _can_manage(request: HttpRequest) -> bool:
     return can(request.user, Action.MANAGE_CONFIGURATION)  # type: ignore[arg-type]
-
-
-def apply_errors(form: Form, error: ValidationError) -> None:
-    """Put a service's errors beside the form's fields (or on top when no field fits)."""
-    if hasattr(error, "error_dict"):
-        for field, texts in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, texts)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _optional_url(name: str, *args: Any) -> str:
@@ -139,7 +131,7 @@ def service_create(request: HttpRequest) -> HttpResponse:
                 actor=user, code=data["code"], name=data["name"], description=data["description"]
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Service %(name)s created.") % {"name": service.name})
             return redirect("commitments:services")
@@ -171,7 +163,7 @@ def service_edit(request: HttpRequest, code: str) -> HttpResponse:
                 is_active=data["is_active"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Service %(name)s saved.") % {"name": service.name})
             return redirect("commitments:services")
@@ -247,7 +239,7 @@ def contract_create(request: HttpRequest) -> HttpResponse:
                 actor=user, code=form.cleaned_data["code"], **_contract_values(form.cleaned_data)
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Contract %(code)s created.") % {"code": contract.code})
             return redirect("commitments:contract", code=contract.code)
@@ -283,7 +275,7 @@ def contract_edit(request: HttpRequest, code: str) -> HttpResponse:
                 **_contract_values(form.cleaned_data),
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Contract %(code)s saved.") % {"code": contract.code})
             return redirect("commitments:contract", code=contract.code)
@@ -337,7 +329,7 @@ def contract_rule_set(request: HttpRequest, code: str) -> HttpResponse:
                 fixed_amount=data["fixed_amount"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Compensation rule saved."))
             return redirect("commitments:contract", code=contract.code)
@@ -1030,7 +1022,7 @@ def metric_create(request: HttpRequest) -> HttpResponse:
                 actor=user, code=form.cleaned_data["code"], **_metric_values(form.cleaned_data)
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Metric %(name)s created.") % {"name": metric})
             return redirect("commitments:metrics")
@@ -1065,7 +1057,7 @@ def metric_edit(request: HttpRequest, code: str) -> HttpResponse:
                 **_metric_values(form.cleaned_data),
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Metric %(name)s saved.") % {"name": metric})
             return redirect("commitments:metrics")

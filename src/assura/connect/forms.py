@@ -7,7 +7,6 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from assura.commitments.models import CaseType, Channel, Priority
@@ -24,17 +23,6 @@ from assura.connect.models import (
 from assura.core.models import Organisation, Role, User
 
 SECRET_HELP = _("Leave empty to keep the stored value.")
-
-
-def show_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's errors beside the fields they name, the rest above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages in error.message_dict.items():
-        target = name if name in form.fields and name != NON_FIELD_ERRORS else None
-        for message in messages:
-            form.add_error(target, message)
 
 
 def _secret(label: str, help_text: Any = "") -> forms.CharField:

@@ -35,7 +35,6 @@ from assura.connect.forms import (
     InboundFilterForm,
     SourceForm,
     SubscriptionForm,
-    show_errors,
 )
 from assura.connect.models import (
     OPEN_DELIVERY,
@@ -52,6 +51,7 @@ from assura.connect.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from assura.core.forms import show_errors
 from assura.core.models import User
 from assura.core.permissions import Action, can
 

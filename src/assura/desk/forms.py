@@ -1,6 +1,6 @@
 """Forms of the desk and the portal: they collect and shape input; the services decide.
 
-A service raises `ValidationError` keyed by field; `apply_errors` puts each message
+A service raises `ValidationError` keyed by field; `show_errors` puts each message
 beside its field, so a person reads the reason where it applies.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -25,20 +25,6 @@ from assura.sla.models import CauseCategory
 MAX_FILES = 10
 #: Roles a case can be assigned to (people who work cases).
 ASSIGNABLE_ROLES = (Role.AGENT, Role.TEAM_LEAD, Role.MANAGER, Role.QUALITY_MANAGER, Role.ADMIN)
-
-
-def apply_errors(form: forms.Form, error: ValidationError) -> None:
-    """Attach a service's validation errors to the form's fields (or above the form)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for name, messages in error.message_dict.items():
-        target = name if name in form.fields else None
-        for message in messages:
-            if target is None and name != NON_FIELD_ERRORS:
-                form.add_error(None, message)
-            else:
-                form.add_error(target, message)
 
 
 def staff_people() -> QuerySet[User]:

@@ -24,13 +24,14 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryD
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
 from assura.commitments.models import Channel, Service
 from assura.core.audit import acting_as
+from assura.core.forms import show_errors
+from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.desk import queries
@@ -49,7 +50,6 @@ from assura.desk.forms import (
     SavedViewForm,
     StatusForm,
     SubmitForm,
-    apply_errors,
 )
 from assura.desk.models import Attachment, Case, MessageKind, SavedView, Status
 from assura.sla import services as sla
@@ -69,15 +69,6 @@ def _require(user: User, action: Action, obj: Any = None) -> None:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(getattr(request, "htmx", False))
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 # ---------------------------------------------------------------------------- the queue
@@ -187,7 +178,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if user.is_customer:
         raise PermissionDenied
     _require(user, Action.WORK_CASES)
-    back = _safe_next(request, reverse("desk:cases"))
+    back = safe_next(request, reverse("desk:cases"))
     form = BulkAction(request.POST, cases=Case.objects.visible_to(user))
     if not form.is_valid():
         for errors in form.errors.values():
@@ -389,7 +380,7 @@ def case_reply(request: HttpRequest, user: User, case: Case) -> HttpResponse:
                 desk.reply(**values)
                 done = _("Reply sent to the customer.")
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             return _done(request, user, case, done)
     return _failed(request, user, case, reply_form=form)
@@ -405,7 +396,7 @@ def case_status(request: HttpRequest, user: User, case: Case) -> HttpResponse:
         try:
             desk.change_status(actor=user, case=case, status=status)
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             label = Status(status).label
             return _done(request, user, case, _("Status set to %(status)s.") % {"status": label})
@@ -419,7 +410,7 @@ def case_reopen(request: HttpRequest, user: User, case: Case) -> HttpResponse:
         try:
             desk.reopen(actor=user, case=case, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             return _done(request, user, case, _("Case reopened."))
     return _failed(request, user, case, reopen_form=form)
@@ -440,7 +431,7 @@ def case_classify(request: HttpRequest, user: User, case: Case) -> HttpResponse:
             else:
                 done = _change_type_and_priority(user, case, data["case_type"], data["priority"])
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             return _done(request, user, case, done)
     return _failed(request, user, case, classify_form=form)
@@ -473,7 +464,7 @@ def case_assign(request: HttpRequest, user: User, case: Case) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             who = data["assignee"] or data["team"]
             return _done(request, user, case, _("Assigned to %(who)s.") % {"who": who})
@@ -501,7 +492,7 @@ def case_merge(request: HttpRequest, user: User, case: Case) -> HttpResponse:
             try:
                 desk.merge(actor=user, duplicate=case, into=into)
             except ValidationError as error:
-                apply_errors(form, error)
+                show_errors(form, error)
             else:
                 message = _("%(duplicate)s merged into %(into)s.") % {
                     "duplicate": case.reference,
@@ -548,7 +539,7 @@ def case_root_cause(request: HttpRequest, reference: str, breach: int) -> HttpRe
                 improvement_reference=data["improvement_reference"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             return _done(request, user, case, _("Root-cause analysis saved."))
     return _failed(request, user, case, **{prefix: form})
@@ -641,7 +632,7 @@ def portal_submit(request: HttpRequest) -> HttpResponse:
                 idempotency_key=_submission_key(user, token),
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         except IntegrityError:
             form.add_error(None, _("Something went wrong; please send the form again."))
         else:
@@ -731,7 +722,7 @@ def portal_reply(request: HttpRequest, reference: str) -> HttpResponse:
                 channel=Channel.PORTAL,
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Your message was sent."))
             return redirect("desk:portal_case", reference=case.reference)
@@ -762,7 +753,7 @@ def portal_reopen(request: HttpRequest, reference: str) -> HttpResponse:
         try:
             desk.reopen(actor=user, case=case, reason=form.cleaned_data["reason"])
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("The case is open again; we will get back to you."))
             return redirect("desk:portal_case", reference=case.reference)

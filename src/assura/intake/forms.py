@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 from django.forms.models import fields_for_model, model_to_dict
 from django.utils.functional import Promise
@@ -64,17 +63,6 @@ MODEL_FIELDS = [
     for name in names
     if not name.startswith("clear_") and name not in PASSWORDS
 ]
-
-
-def show_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's errors beside the fields they name, the rest above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages in error.message_dict.items():
-        target = name if name in form.fields and name != NON_FIELD_ERRORS else None
-        for message in messages:
-            form.add_error(target, message)
 
 
 def _port(label: Any) -> forms.IntegerField:

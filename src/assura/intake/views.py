@@ -19,11 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assura.core.forms import show_errors
 from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.intake import outgoing, services
-from assura.intake.forms import MailChannelForm, show_errors
+from assura.intake.forms import MailChannelForm
 from assura.intake.models import (
     Connection,
     InboundMessage,

@@ -6,21 +6,9 @@ import re
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from assura.notify.models import ChannelKind, NotificationChannel, Status
-
-
-def show_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's errors beside the fields they name, the rest above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        target = field if field in form.fields and field != NON_FIELD_ERRORS else None
-        for message in messages:
-            form.add_error(target, message)
 
 
 def split_addresses(text: str) -> list[str]:

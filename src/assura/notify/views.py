@@ -19,11 +19,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assura.core.forms import show_errors
 from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.notify import services
-from assura.notify.forms import ChannelForm, OutboxFilterForm, show_errors
+from assura.notify.forms import ChannelForm, OutboxFilterForm
 from assura.notify.models import (
     OPEN_STATUSES,
     Notification,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from assura.commitments.forms import CauseCategoryForm
-from assura.commitments.views import apply_errors
+from assura.core.forms import show_errors
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.sla import services
@@ -54,7 +54,7 @@ def cause_list(request: HttpRequest) -> HttpResponse:
                     is_active=data["is_active"],
                 )
             except ValidationError as error:
-                apply_errors(form, error)
+                show_errors(form, error)
             else:
                 messages.success(request, _("Category %(name)s added.") % {"name": category})
                 return redirect("sla_config:causes")
@@ -94,7 +94,7 @@ def cause_edit(request: HttpRequest, code: str) -> HttpResponse:
                 is_active=data["is_active"],
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            show_errors(form, error)
         else:
             messages.success(request, _("Category saved."))
             return redirect("sla_config:causes")

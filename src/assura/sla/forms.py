@@ -5,24 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from assura.commitments.models import Contract, Metric
 from assura.core.models import Organisation
 from assura.sla.models import CauseCategory, CompensationStatus
 from assura.sla.notices import MAX_REASON
-
-
-def show_errors(form: forms.Form, error: ValidationError) -> None:
-    """Put a service's validation errors beside the form's fields (or above the form)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        target = field if field in form.fields else None
-        for message in messages:
-            form.add_error(target if field != NON_FIELD_ERRORS else None, message)
 
 
 def metric_choices() -> list[tuple[str, str]]:

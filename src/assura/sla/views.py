@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from assura.commitments.models import Contract, Metric, Priority
+from assura.core.forms import show_errors
 from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
@@ -37,7 +38,6 @@ from assura.sla.forms import (
     NoticeReasonForm,
     RootCauseForm,
     parse_month,
-    show_errors,
 )
 from assura.sla.models import (
     OPEN_STATUSES,

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
@@ -32,17 +32,6 @@ from assura.voice.models import (
     TriggerKind,
 )
 from assura.voice.services import QuestionInput
-
-
-def show_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's errors beside the fields they name (others above the form)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, messages in error.message_dict.items():
-        target = name if name in form.fields else None
-        for message in messages:
-            form.add_error(target if name != NON_FIELD_ERRORS else None, message)
 
 
 class SurveyForm(forms.Form):

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from assura.core.forms import show_errors
 from assura.core.models import User
 from assura.core.permissions import Action, can
 from assura.voice import queries, services, statistics
@@ -40,7 +41,6 @@ from assura.voice.forms import (
     SurveyForm,
     TriggerForm,
     answers_from_post,
-    show_errors,
 )
 from assura.voice.models import (
     FollowUp,

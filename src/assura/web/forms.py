@@ -14,7 +14,7 @@ from auditlog.registry import auditlog
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -26,20 +26,6 @@ from assura.core.models import Organisation, Role, Team, User
 def time_zone_names() -> tuple[str, ...]:
     """Region/City zones offered in the time zone field's suggestions."""
     return tuple(sorted(zone for zone in available_timezones() if "/" in zone))
-
-
-def show_errors(form: forms.Form, error: ValidationError) -> None:
-    """Attach a service's validation errors to the form's fields (or above the form)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, messages in error.message_dict.items():
-        target = field if field in form.fields else None
-        for message in messages:
-            if target is None and field != NON_FIELD_ERRORS:
-                form.add_error(None, message)
-            else:
-                form.add_error(target, message)
 
 
 class TimeZoneInput(forms.TextInput):

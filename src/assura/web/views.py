@@ -29,6 +29,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.i18n import set_language
 
 from assura.core import queries, services
+from assura.core.forms import show_errors
 from assura.core.models import ApiToken, Organisation, OrganisationKind, Role, Team, User
 from assura.core.permissions import Action, can
 from assura.desk import queries as desk_queries
@@ -45,7 +46,6 @@ from assura.web.forms import (
     PersonForm,
     PreferencesForm,
     TokenForm,
-    show_errors,
     time_zone_names,
 )
 
