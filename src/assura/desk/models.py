@@ -18,6 +18,7 @@ from assura.commitments.models import (
     Service,
 )
 from assura.core.models import Organisation, Team, User
+from assura.core.numbering import YearCounter
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -176,17 +177,11 @@ class Case(models.Model):
         return list({p.pk: p for p in people if p is not None}.values())
 
 
-class ReferenceCounter(models.Model):
+class ReferenceCounter(YearCounter):
     """The last case number of a year, for references like C-2026-000123."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("reference counter")
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
 
 
 class MessageKind(models.TextChoices):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from assura.calendars.models import Calendar
 from assura.commitments.models import Contract, Service
 from assura.core.models import Organisation, Team, User, code_validator
+from assura.core.numbering import YearCounter
 from assura.desk.models import Case
 from assura.sla.models import Clock
 
@@ -564,17 +565,11 @@ class FollowUpQuerySet(models.QuerySet["FollowUp"]):
         return self.filter(status=FollowUpStatus.OPEN)
 
 
-class FollowUpCounter(models.Model):
+class FollowUpCounter(YearCounter):
     """The last follow-up number of a year, for references like F-2026-000042."""
-
-    year = models.PositiveSmallIntegerField(primary_key=True)
-    last = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("follow-up counter")
-
-    def __str__(self) -> str:
-        return f"{self.year}: {self.last}"
 
 
 class FollowUp(models.Model):
