@@ -123,9 +123,11 @@ def open_case(
     contact = _intake_contact(actor, organisation, contact)
     _check_intake(organisation, case_type, subject, channel, priority, service, assignee)
     _check_attachments(attachments)
+    reference = _next_reference(created_at.year)
     try:
         with acting_as(actor):
             case = _create_case(
+                reference,
                 actor,
                 organisation,
                 case_type,
@@ -202,6 +204,7 @@ def _check_intake(
 
 
 def _create_case(
+    reference: str,
     actor: User | None,
     organisation: Organisation,
     case_type: str,
@@ -219,6 +222,7 @@ def _create_case(
     staff_actor = actor if actor is not None and actor.is_staff_member else None
     owner = assignee or staff_actor
     case = Case(
+        reference=reference,
         case_type=case_type,
         priority=priority,
         channel=channel,
@@ -238,7 +242,6 @@ def _create_case(
         organisation.pk, service.pk if service else None, created_at.date()
     )
     case.policy_version = clocks.select_policy(case)
-    case.reference = _next_reference(created_at.year)
     case.save()
     _log(case, ActivityKind.CREATED, created_at, actor, after=case.get_channel_display())
     if case.policy_version is not None:
@@ -247,12 +250,13 @@ def _create_case(
 
 
 def _next_reference(year: int) -> str:
-    """C-2026-000123: per-year numbers without gaps or repeats.
+    """C-2026-000123: per-year numbers that never repeat.
 
-    Claimed after every read of the intake, just before the case row is written, so
-    concurrent intakes queue only for their last few writes (see bench/RESULTS.md).
+    Claimed before the case's transaction, committed at once, so intakes on several
+    workers never wait for each other; a creation that fails after its claim (a retry
+    racing on the same idempotency key, say) leaves its number unused.
     """
-    return f"C-{year}-{numbering.claim(ReferenceCounter, year):06d}"
+    return f"C-{year}-{numbering.claim_at_once(ReferenceCounter, year):06d}"
 
 
 # ---------------------------------------------------------------------------- messages
