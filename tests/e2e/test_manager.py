@@ -177,3 +177,10 @@ def test_a_manager_approves_a_compensation_entry_from_the_view(
     page.goto(live_server.url + reverse("sla:ledger"))
     ledger = page.get_by_test_id("ledger")
     expect(ledger.get_by_role("row").filter(has_text=overdue.reference)).to_contain_text("Approved")
+
+    # The entry links to its breach, addressed by the case's reference and the metric.
+    ledger.get_by_role("link", name=overdue.reference).click()
+    page.wait_for_url(f"**/sla/breaches/{overdue.reference}/first_response/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"{overdue.reference} · First response"
+    )

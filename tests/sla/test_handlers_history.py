@@ -29,6 +29,7 @@ from assura.sla.models import (
     Escalation,
 )
 from assura.sla.services import breaches_recorded, warnings_recorded
+from assura.sla.subjects import breach_url
 from tests.desk import conftest as desk_fixtures
 
 pytestmark = pytest.mark.django_db
@@ -185,11 +186,11 @@ def test_the_breach_pages_and_the_api_show_imported_history(
     listed = client.get("/sla/breaches/", {"metric": "first_response"}).content.decode()
     assert listed.count('data-testid="historical"') == 1
     assert "Imported history" in listed
-    page = client.get(f"/sla/breaches/{old.pk}/").content.decode()
+    page = client.get(breach_url(old)).content.decode()
     assert 'data-testid="historical"' in page
     assert "Imported history: no notice is sent." in page
     assert "compensation was settled in the former help desk" in page
-    other = client.get(f"/sla/breaches/{live.pk}/").content.decode()
+    other = client.get(breach_url(live)).content.decode()
     assert 'data-testid="historical"' not in other
 
     _token, secret = core_services.issue_api_token(actor=quality, name="tests")

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 
 from assura.calendars.models import Calendar
 from assura.core.models import Role, Team, User
 from assura.desk.models import Case, Status
 from assura.sla.models import Breach, Clock, ClockStatus
+from assura.sla.subjects import breach_url
 from assura.sla.watcher import record_due
 from assura.voice import queries
 from assura.voice import services as voice
@@ -182,6 +184,22 @@ def test_a_follow_up_left_undone_breaches_through_the_watcher(follow_up: FollowU
     clock.refresh_from_db()
     assert clock.breached_at is not None
     assert Breach.objects.filter(clock=clock, metric="follow_up").exists()
+
+
+def test_a_follow_ups_breach_page_is_addressed_by_its_reference(
+    follow_up: FollowUp, quality: User
+) -> None:
+    record_due(follow_up.due_at + timedelta(hours=1))  # type: ignore[operator]
+    breach = Breach.objects.get(clock=clock_of(follow_up))
+    url = f"/sla/breaches/{follow_up.reference}/follow_up/"
+    assert follow_up.reference.startswith("F-")
+    assert breach_url(breach) == url
+    client = Client(headers={"accept-language": "en"})
+    client.force_login(quality)
+    page = client.get(url)
+    assert page.status_code == 200
+    assert page.context["breach"] == breach
+    assert client.get(f"/sla/breaches/{follow_up.reference}/resolution/").status_code == 404
     rows = queries.with_lateness(FollowUp.objects.filter(pk=follow_up.pk))
     assert rows.get().late is True
 

@@ -398,7 +398,8 @@ def test_the_page_shows_the_figures_and_links_to_the_full_pages(
 ) -> None:
     page = client_for(people.manager).get(URL).content.decode()
     broken = Breach.objects.get(clock__subject_id=scene.cases["broken"].pk)
-    assert reverse("sla:breach", args=[broken.pk]) in page
+    reference = scene.cases["broken"].reference
+    assert f"/sla/breaches/{reference}/{broken.metric}/" in page  # never its database id
     assert reverse("sla:expedite") in page
     assert reverse("sla:ledger") in page
     assert reverse("desk:case", args=[scene.cases["warned"].reference]) in page

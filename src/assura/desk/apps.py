@@ -13,12 +13,14 @@ class DeskConfig(AppConfig):
         from auditlog.registry import auditlog
 
         from assura.desk.models import Attachment, Case, Message
+        from assura.sla import subjects
         from assura.sla.escalation import escalation_fired
 
         auditlog.register(Case, exclude_fields=["updated_at"])
         auditlog.register(Message)
         auditlog.register(Attachment)
         escalation_fired.connect(_escalated, dispatch_uid="desk-escalated")
+        subjects.register(Case, prefix="C-")  # breach pages: /sla/breaches/C-2026-000123/…
 
 
 def _escalated(

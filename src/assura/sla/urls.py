@@ -5,9 +5,19 @@ from assura.sla import views
 app_name = "sla"
 urlpatterns = [
     path("breaches/", views.breach_list, name="breaches"),
-    path("breaches/<int:pk>/", views.breach_detail, name="breach"),
-    path("breaches/<int:pk>/root-cause/", views.breach_rca, name="breach_rca"),
-    path("breaches/<int:pk>/notice/", views.breach_notice, name="breach_notice"),
+    # A breach is one per clock, and a clock one metric of one subject: its address is the
+    # subject's reference and the metric code (/sla/breaches/C-2026-000123/first_response/).
+    path("breaches/<str:reference>/<str:metric>/", views.breach_detail, name="breach"),
+    path(
+        "breaches/<str:reference>/<str:metric>/root-cause/",
+        views.breach_rca,
+        name="breach_rca",
+    ),
+    path(
+        "breaches/<str:reference>/<str:metric>/notice/",
+        views.breach_notice,
+        name="breach_notice",
+    ),
     path("expedite/", views.expedite_channel, name="expedite"),
     path("compensation/", views.ledger, name="ledger"),
     path("compensation/<int:pk>/decide/", views.decide, name="decide"),

@@ -29,7 +29,7 @@ from assura.core.forms import show_errors
 from assura.core.http import safe_next
 from assura.core.models import User
 from assura.core.permissions import Action, can
-from assura.sla import compensation, notices
+from assura.sla import compensation, notices, subjects
 from assura.sla.escalation import duration_text, expedite_queue, reference_of
 from assura.sla.forms import (
     BreachFilterForm,
@@ -141,13 +141,21 @@ def _over_by(clock: Clock) -> str | None:
     return duration_text(max(clock.elapsed - clock.target, timedelta(0)))
 
 
-def _breach(request: HttpRequest, pk: int) -> Breach:
+def _breach(request: HttpRequest, reference: str, metric: str) -> Breach:
+    """The breach of `metric` of the subject known as `reference` (one per clock, and one
+    clock per metric of a subject); 404 if there is none, or none `request.user` may see."""
     user = _require(request, Action.VIEW_BREACHES)
+    subject = subjects.resolve(reference)
+    if subject is None:
+        raise Http404
+    subject_type, subject_id = subject
     breach = get_object_or_404(
         Breach.objects.visible_to(user).select_related(
             "clock__organisation", "clock__team", "clock__policy_version"
         ),
-        pk=pk,
+        clock__subject_type=subject_type,
+        clock__subject_id=subject_id,
+        clock__metric=metric,
     )
     if not can(user, Action.VIEW_BREACHES, breach.clock):
         raise Http404
@@ -155,8 +163,8 @@ def _breach(request: HttpRequest, pk: int) -> Breach:
 
 
 @login_required
-def breach_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    breach = _breach(request, pk)
+def breach_detail(request: HttpRequest, reference: str, metric: str) -> HttpResponse:
+    breach = _breach(request, reference, metric)
     return render(request, "sla/breach_detail.html", _detail_context(request, breach))
 
 
@@ -214,8 +222,8 @@ def _detail_context(request: HttpRequest, breach: Breach, **bound: Any) -> dict[
 
 @login_required
 @require_POST
-def breach_rca(request: HttpRequest, pk: int) -> HttpResponse:
-    breach = _breach(request, pk)
+def breach_rca(request: HttpRequest, reference: str, metric: str) -> HttpResponse:
+    breach = _breach(request, reference, metric)
     user: User = request.user  # type: ignore[assignment]
     if not can(user, Action.WORK_CASES, breach.clock):
         raise PermissionDenied(_("You are not allowed to analyse this breach."))
@@ -227,15 +235,15 @@ def breach_rca(request: HttpRequest, pk: int) -> HttpResponse:
             show_errors(form, error)
         else:
             messages.success(request, _("Root-cause analysis saved."))
-            return redirect("sla:breach", pk=breach.pk)
+            return redirect(subjects.breach_url(breach))
     context = _detail_context(request, breach, rca_form=form)
     return render(request, "sla/breach_detail.html", context, status=422)
 
 
 @login_required
 @require_POST
-def breach_notice(request: HttpRequest, pk: int) -> HttpResponse:
-    breach = _breach(request, pk)
+def breach_notice(request: HttpRequest, reference: str, metric: str) -> HttpResponse:
+    breach = _breach(request, reference, metric)
     user: User = request.user  # type: ignore[assignment]
     if not can(user, Action.WORK_CASES, breach.clock):
         raise PermissionDenied(_("You are not allowed to edit this notice."))
@@ -253,7 +261,7 @@ def breach_notice(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Reason changed; the customer was sent a correction."))
             else:
                 messages.success(request, _("Reason changed."))
-            return redirect("sla:breach", pk=breach.pk)
+            return redirect(subjects.breach_url(breach))
     context = _detail_context(request, breach, notice_form=form)
     return render(request, "sla/breach_detail.html", context, status=422)
 

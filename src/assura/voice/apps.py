@@ -14,6 +14,7 @@ class VoiceConfig(AppConfig):
 
         from assura.core import timers
         from assura.desk.signals import case_resolved
+        from assura.sla import subjects
         from assura.voice import models
         from assura.voice.tasks import VoiceTimer
 
@@ -25,6 +26,7 @@ class VoiceConfig(AppConfig):
         auditlog.register(models.OptOut)
         auditlog.register(models.Response)
         auditlog.register(models.FollowUp)
+        subjects.register(models.FollowUp, prefix="F-")  # /sla/breaches/F-2026-000042/…
 
 
 def _case_resolved(sender: object, case: Any, at: Any, actor: Any = None, **kwargs: Any) -> None:
