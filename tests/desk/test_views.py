@@ -475,14 +475,14 @@ def test_closing_is_refused_until_each_breach_has_its_root_cause(
     category = CauseCategory.objects.filter(is_active=True).first()
     for breach, _metric, form in forms:
         missing = agent_client.post(
-            reverse("desk:case_root_cause", args=[case.reference, breach.pk]),
+            reverse("desk:case_root_cause", args=[case.reference, breach.metric]),
             {f"{form.prefix}-category": category.pk, f"{form.prefix}-description": "Staff ill"},
         )
         assert missing.status_code == 400
         bound = next(f for b, _m, f in missing.context["rca_forms"] if b.pk == breach.pk)
         assert "corrective_action" in bound.errors
         saved = agent_client.post(
-            reverse("desk:case_root_cause", args=[case.reference, breach.pk]),
+            reverse("desk:case_root_cause", args=[case.reference, breach.metric]),
             {
                 f"{form.prefix}-category": category.pk,
                 f"{form.prefix}-description": "Staff ill",

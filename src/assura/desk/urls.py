@@ -22,7 +22,7 @@ staff = [
     path("<str:reference>/complex/", views.case_complex, name="case_complex"),
     path("<str:reference>/merge/", views.case_merge, name="case_merge"),
     path(
-        "<str:reference>/breaches/<int:breach>/root-cause/",
+        "<str:reference>/breaches/<str:metric>/root-cause/",
         views.case_root_cause,
         name="case_root_cause",
     ),

@@ -510,15 +510,16 @@ def case_merge(request: HttpRequest, user: User, case: Case) -> HttpResponse:
 
 @login_required
 @require_POST
-def case_root_cause(request: HttpRequest, reference: str, breach: int) -> HttpResponse:
-    """The root-cause analysis of one breach of this case (needed before it can close)."""
+def case_root_cause(request: HttpRequest, reference: str, metric: str) -> HttpResponse:
+    """The root-cause analysis of the breach of one metric of this case (needed before the
+    case can close); addressed like the breach page, by reference and metric."""
     user = _person(request)
     if user.is_customer:
         raise Http404
     case = _case_or_404(user, reference)
     found = get_object_or_404(
         Breach.objects.standing().select_related("clock"),
-        pk=breach,
+        clock__metric=metric,
         clock__subject_type__app_label="desk",
         clock__subject_type__model="case",
         clock__subject_id=case.pk,
