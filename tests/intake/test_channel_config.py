@@ -203,6 +203,25 @@ def test_a_second_channel_with_the_same_name_or_address_is_refused(
     assert MailChannel.objects.count() == 1
 
 
+def test_a_racing_save_of_the_same_address_is_refused_by_the_database_with_a_clear_error(
+    channel: MailChannel,
+) -> None:
+    """Two people saving at once both pass the services' check; the constraint decides."""
+    twin = MailChannel.objects.get(pk=channel.pk)
+    twin.pk, twin.name, twin.address = None, "Twin", channel.address.upper()
+    with pytest.raises(ValidationError) as refused:
+        services._save(twin)
+    assert refused.value.message_dict == {
+        "address": [f"The mail channel “{channel.name}” already reads this address."]
+    }
+    twin.address = "twin@support.example.cn"
+    twin.name = channel.name.upper()
+    with pytest.raises(ValidationError) as refused:
+        services._save(twin)
+    assert list(refused.value.message_dict) == ["name"]
+    assert MailChannel.objects.count() == 1
+
+
 def test_rejecting_unknown_senders_needs_no_default_organisation(admin: User) -> None:
     channel = services.create_channel(
         actor=admin,

@@ -17,6 +17,7 @@ from email.utils import formataddr
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -170,6 +171,12 @@ class MailChannel(models.Model):
         verbose_name_plural = _("mail channels")
         ordering = ["name"]
         indexes = [models.Index(fields=["is_active", "next_fetch_at"], name="intake_due_idx")]
+        constraints = [
+            # Names and addresses are compared without regard to case (as people and
+            # mail servers do); the services check first, these hold under a race.
+            models.UniqueConstraint(Lower("name"), name="one_mail_channel_per_name"),
+            models.UniqueConstraint(Lower("address"), name="one_mail_channel_per_address"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -770,7 +770,16 @@ def _save(record: MailChannel, update_fields: list[str] | None = None) -> None:
     try:
         with transaction.atomic():
             record.save(update_fields=update_fields)
-    except IntegrityError as error:  # the same name saved a moment ago by someone else
+    except IntegrityError as error:  # the same name or address saved a moment ago
+        others = MailChannel.objects.exclude(pk=record.pk)
+        taken = others.filter(address__iexact=record.address).first()
+        if taken is not None:
+            raise ValidationError(
+                {
+                    "address": _("The mail channel “%(channel)s” already reads this address.")
+                    % {"channel": taken.name}
+                }
+            ) from error
         raise ValidationError(
             {
                 "name": _("Another mail channel is already called “%(name)s”.")
