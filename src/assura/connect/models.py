@@ -4,7 +4,6 @@ its attempts kept, and imports of cases from other help desks."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from typing import Any
@@ -20,16 +19,12 @@ from assura.commitments.models import CaseType, Priority
 from assura.core.models import Organisation, OrganisationKind, User
 from assura.desk.models import Case
 from assura.notify.channels import mask_secret
+from assura.notify.models import SecretFingerprinted, fingerprint
 
 
 def new_key() -> str:
     """The unguessable part of an inbound address (it names the app, it does not sign)."""
     return secrets.token_urlsafe(18)
-
-
-def fingerprint(secret: str) -> str:
-    """A short digest that changes with the secret and reveals nothing of it."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()[:12] if secret else ""
 
 
 class Platform(models.TextChoices):
@@ -175,7 +170,7 @@ class ChatThread(models.Model):
         return f"{self.app} {self.conversation_id}/{self.sender_id} → {self.case.reference}"
 
 
-class InboundSource(models.Model):
+class InboundSource(SecretFingerprinted, models.Model):
     """Another system (a monitoring tool, an ERP) posting signed JSON events that open cases."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -206,14 +201,6 @@ class InboundSource(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.secret_fingerprint = fingerprint(self.secret)
-        super().save(*args, **kwargs)
-
-    @property
-    def masked_secret(self) -> str:
-        return mask_secret(self.secret)
 
 
 class InboundChannel(models.TextChoices):
@@ -323,7 +310,7 @@ class InboundEvent(models.Model):
 # --- webhooks out ------------------------------------------------------------------------
 
 
-class WebhookSubscription(models.Model):
+class WebhookSubscription(SecretFingerprinted, models.Model):
     """An address that receives the events it subscribed to, signed with its secret."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
@@ -342,10 +329,6 @@ class WebhookSubscription(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.secret_fingerprint = fingerprint(self.secret)
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()
@@ -367,10 +350,6 @@ class WebhookSubscription(models.Model):
             errors["secret"] = [gettext("Use a secret of at least 16 characters.")]
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def masked_secret(self) -> str:
-        return mask_secret(self.secret)
 
 
 class DeliveryStatus(models.TextChoices):

@@ -38,7 +38,30 @@ class ChannelKind(models.TextChoices):
 URL_TOKENS = {Kind.WECOM: "key", Kind.DINGTALK: "access_token"}
 
 
-class NotificationChannel(models.Model):
+class SecretFingerprinted:
+    """For models with a `secret` column and a `secret_fingerprint` beside it.
+
+    The secret stays out of the audit log; its fingerprint, kept up to date on every
+    save (also a save of `update_fields` that names the secret), goes in, so a changed
+    secret is still seen there. Pages show `masked_secret`, never the secret.
+    """
+
+    secret: str
+    secret_fingerprint: str
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.secret_fingerprint = fingerprint(self.secret)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "secret" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "secret_fingerprint"}
+        super().save(*args, **kwargs)  # type: ignore[misc]
+
+    @property
+    def masked_secret(self) -> str:
+        return channels.mask_secret(self.secret)
+
+
+class NotificationChannel(SecretFingerprinted, models.Model):
     """A place notices go: an e-mail list, a webhook, or a chat group's robot.
 
     `config` holds what differs per kind: `url` and `signed` for HTTP channels,
@@ -66,13 +89,6 @@ class NotificationChannel(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.secret_fingerprint = fingerprint(self.secret)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "secret" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "secret_fingerprint"}
-        super().save(*args, **kwargs)
-
     def clean(self) -> None:
         super().clean()
         errors = self.config_errors()
@@ -94,10 +110,6 @@ class NotificationChannel(models.Model):
     @property
     def masked_url(self) -> str:
         return channels.mask_url(self.url)
-
-    @property
-    def masked_secret(self) -> str:
-        return channels.mask_secret(self.secret)
 
     def endpoint(self) -> channels.Endpoint:
         """Where an HTTP channel posts; the secret only when signing is switched on."""
