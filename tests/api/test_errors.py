@@ -112,6 +112,22 @@ def test_too_many_requests_is_a_429_with_retry_after(
     cache.clear()
 
 
+def test_the_request_budget_is_counted_in_the_database_every_process_reads(
+    api: Callable[..., Api], agent: User
+) -> None:
+    """Counted per process, each gunicorn worker would grant the budget again."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    cache.clear()
+    api(agent).get("/api/v1/ping/")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT cache_key FROM assura_cache")
+        keys = [row[0] for row in cursor.fetchall()]
+    assert any(key.endswith(f"throttle_user_{agent.pk}") for key in keys)
+    cache.clear()
+
+
 def test_an_instant_outside_the_calendar_is_a_field_error(
     api: Callable[..., Api], agent: User
 ) -> None:

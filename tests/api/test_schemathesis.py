@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections, transaction
+from django.test import override_settings
 from django.utils import translation
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -55,7 +56,12 @@ CHECKS = [
 ]
 MAX_EXAMPLES = 12
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+# The schema is fetched while the tests are collected, before a test database exists; the
+# request budget of that one fetch is counted in memory instead of the database cache.
+with override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 
 @dataclass

@@ -9,8 +9,8 @@ from rest_framework.throttling import UserRateThrottle
 class PersonRateThrottle(UserRateThrottle):
     """DRF's per-user throttle, reading its rate when used rather than when imported.
 
-    Counted in the default cache, so each server process keeps its own count unless a
-    shared cache is configured.
+    Counted in the default cache, a table of the main database unless ASSURA_CACHE says
+    otherwise, so all server processes draw on one budget per person.
     """
 
     def get_rate(self) -> str | None:
