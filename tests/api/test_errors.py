@@ -128,6 +128,18 @@ def test_the_request_budget_is_counted_in_the_database_every_process_reads(
     cache.clear()
 
 
+@pytest.mark.django_db
+def test_the_counts_table_skips_the_write_ahead_log_on_postgresql() -> None:
+    """Request counts are worthless after a crash; no API call should wait for a flush."""
+    from django.db import connection
+
+    assert "assura_cache" in connection.introspection.table_names()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'assura_cache'")
+            assert cursor.fetchone() == ("u",)
+
+
 def test_an_instant_outside_the_calendar_is_a_field_error(
     api: Callable[..., Api], agent: User
 ) -> None:

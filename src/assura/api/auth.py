@@ -31,8 +31,9 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if not secret:
             raise exceptions.AuthenticationFailed(_("The API token is missing."))
         digest = hashlib.sha256(secret.encode()).hexdigest()
+        # The caller's organisation comes along: scoping and intake ask for it on most calls.
         token = (
-            ApiToken.objects.select_related("user")
+            ApiToken.objects.select_related("user__organisation")
             .filter(digest=digest, revoked_at__isnull=True)
             .first()
         )

@@ -4,6 +4,10 @@ Django creates it with `createcachetable` rather than a model; doing that here m
 `assura migrate` leaves a database ready for either cache setting, and a switch from
 `memory` to `database` later needs no extra command. Creating it is a no-op when the
 table is already there.
+
+On PostgreSQL the table is UNLOGGED: its rows are request counts, worthless after a
+crash, so its writes skip the write-ahead log and the API request that counts itself
+does not wait for a disk flush at commit. A crash empties it, which only resets budgets.
 """
 
 from django.core.management import call_command
@@ -14,6 +18,8 @@ TABLE = "assura_cache"
 
 def forward(apps, schema_editor):
     call_command("createcachetable", TABLE, database=schema_editor.connection.alias, verbosity=0)
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(TABLE)} SET UNLOGGED")
 
 
 def backward(apps, schema_editor):
