@@ -210,6 +210,47 @@ def test_two_senders_never_send_the_same_mail(channel: MailChannel, agent: User)
     now = timezone.now()
     first = outgoing.claim_next(now)
     assert first is not None
-    assert first.kind == OutboundKind.REPLY
+    assert OutboundMail.objects.get(pk=first.pk).kind == OutboundKind.REPLY
     assert outgoing.claim_next(now) is None
     assert outgoing.claim_next(now + outgoing.LEASE) is not None  # the first sender died
+
+
+def test_a_sender_that_reports_after_losing_its_lease_changes_nothing(
+    smtp_channel: MailChannel, smtp: SmtpServer, agent: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    case, _first = opened(smtp_channel)
+    desk.reply(actor=agent, case=case, body="答复", at=T0 + timedelta(minutes=5))
+    now = timezone.now()
+    slow = outgoing.claim_next(now)
+    assert slow is not None
+    taken_over = outgoing.claim_next(now + outgoing.LEASE + timedelta(seconds=1))
+    assert taken_over is not None
+    assert taken_over.number == 2
+
+    # The slow sender finally hears back, a permanent refusal, while the new holder is
+    # still sending: the mail must stay the new holder's, not be given up.
+    smtp.handler.reply = "550 5.1.1 mailbox unavailable"
+    late = outgoing.deliver(slow, now + outgoing.LEASE + timedelta(seconds=2))
+    assert late.status == OutboundStatus.SENDING
+    assert late.next_attempt_at == taken_over.started_at + outgoing.LEASE
+    assert (late.attempts, late.last_error) == (2, "")
+    assert "lease lost before attempt 1 was recorded" in caplog.text
+
+    smtp.handler.reply = "250 OK"
+    mail = outgoing.deliver(taken_over, now + outgoing.LEASE + timedelta(seconds=3))
+    assert (mail.status, mail.next_attempt_at) == (OutboundStatus.SENT, None)
+    assert mail.lease_token == ""
+
+
+def test_a_mail_that_cannot_be_built_costs_an_attempt_instead_of_staying_claimed(
+    channel: MailChannel, agent: User
+) -> None:
+    case, _first = opened(channel)
+    desk.reply(actor=agent, case=case, body="答复", at=T0 + timedelta(minutes=5))
+    OutboundMail.objects.update(subject="答复\nBcc: someone@elsewhere.test")  # header injection
+    now = timezone.now()
+    outgoing.send_due(now)
+    mail = OutboundMail.objects.get()
+    assert mail.status == OutboundStatus.FAILED
+    assert "linefeed" in mail.last_error
+    assert mail.next_attempt_at == now + outgoing.BACKOFF[0]

@@ -287,7 +287,7 @@ def test_two_claims_at_the_same_instant_take_different_notices(
     first, second = webhook_notice(channel, key="a"), webhook_notice(channel, key="b")
     at = soon()
     claims = [outbox.claim_next(at), outbox.claim_next(at), outbox.claim_next(at)]
-    assert [claim.notification_id if claim else None for claim in claims] == [
+    assert [claim.pk if claim else None for claim in claims] == [
         first.pk,
         second.pk,
         None,

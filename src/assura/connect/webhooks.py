@@ -1,17 +1,12 @@
-"""The webhook sender: claims due deliveries with a lease, posts them signed, logs each try.
+"""The webhook sender: posts due deliveries signed, and logs each try.
 
-It runs inside `assura worker` as a timer, in as many copies as there are workers. A
-claim is one conditional UPDATE that matches only a delivery still due at its current
-attempt count (`next_attempt_at <= now AND attempts = n`), and moves its due instant to
-the end of a lease: of two senders racing for the same slot exactly one wins, so each
-due slot gets exactly one attempt. On PostgreSQL the candidate row is also locked with
-SKIP LOCKED, so concurrent senders take different deliveries instead of queueing.
-
-The POST happens outside any transaction; its outcome is recorded afterwards only if
-the lease is still ours. A sender that died in between leaves the delivery `sending`
-until its lease ends; the next claim records that try as "no outcome" and tries again,
-the one case where a receiver may see a delivery twice (it carries the same
-`X-Assura-Delivery` id both times, for the receiver to drop the copy).
+It is a timer of `assura worker`. Claiming under a lease, posting outside any
+transaction and recording only while the lease is still ours are the shared mechanism
+of `assura.core.outbox` (its docstring explains the scheme). A delivery whose sender
+died is posted again once its lease ends, the one case where a receiver may see it
+twice: it carries the same `X-Assura-Delivery` id both times, for the receiver to drop
+the copy. What is particular to webhooks stays here: the lease length, the exponential
+waits, the number of attempts, and the log of tries.
 
 Signing and the HTTP request are the notify app's: the same `X-Assura-Signature`
 scheme as webhook channels, and the same sender that refuses redirects.
@@ -20,15 +15,14 @@ scheme as webhook channels, and the same sender that refuses redirects.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import transaction
 
 from assura.connect.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from assura.core import outbox as core_outbox
+from assura.core.outbox import Claim
 from assura.notify import channels, senders
 from assura.notify.channels import Kind
 
@@ -51,14 +45,6 @@ def backoff(failed_attempts: int) -> timedelta:
     return RETRY_BASE * RETRY_FACTOR ** (max(failed_attempts, 1) - 1)
 
 
-@dataclass(frozen=True)
-class Claim:
-    delivery_id: int
-    token: str
-    number: int
-    started_at: datetime
-
-
 class WebhookSender:
     """The timer registered with the worker (see `assura.core.timers`)."""
 
@@ -70,64 +56,41 @@ class WebhookSender:
 
 
 def next_instant() -> datetime | None:
-    return (
-        WebhookDelivery.objects.filter(next_attempt_at__isnull=False)
-        .order_by("next_attempt_at")
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    """When a delivery next needs the sender: a retry time or the end of a lease."""
+    return core_outbox.next_instant(WebhookDelivery)
 
 
 def send_due(now: datetime, *, limit: int = ROUND_LIMIT) -> int:
     """Try the deliveries due at `now`, one claim at a time; returns how many were tried."""
-    began = time.monotonic()
-    tried = 0
-    while tried < limit and time.monotonic() - began < ROUND_BUDGET_SECONDS:
-        current = now + timedelta(seconds=time.monotonic() - began)
-        claim = claim_next(current)
-        if claim is None:
-            break
-        deliver(claim)
-        tried += 1
-    return tried
+    return core_outbox.send_round(
+        now,
+        claim_next,
+        lambda claim, _clock: deliver(claim),
+        limit=limit,
+        budget_seconds=ROUND_BUDGET_SECONDS,
+    )
 
 
 def claim_next(now: datetime) -> Claim | None:
     """Take the most overdue delivery under a fresh lease, or None when nothing is due."""
-    if not WebhookDelivery.objects.filter(next_attempt_at__lte=now).exists():
-        return None  # a plain read first: most rounds find nothing to do
-    with transaction.atomic():
-        due = WebhookDelivery.objects.filter(next_attempt_at__lte=now).order_by(
-            "next_attempt_at", "pk"
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        row = due.values("pk", "status", "attempts", "next_attempt_at").first()
-        if row is None:
-            return None
-        token = secrets.token_hex(16)
-        claimed = WebhookDelivery.objects.filter(
-            pk=row["pk"], next_attempt_at__lte=now, attempts=row["attempts"]
-        ).update(
-            status=DeliveryStatus.SENDING,
-            attempts=F("attempts") + 1,
-            next_attempt_at=now + LEASE,
-            lease_token=token,
-        )
-        if not claimed:
-            return None
-        if row["status"] == DeliveryStatus.SENDING:
-            _record_abandoned(row["pk"], row["attempts"], row["next_attempt_at"])
-    return Claim(row["pk"], token, row["attempts"] + 1, now)
+    return core_outbox.claim_next(
+        WebhookDelivery,
+        now,
+        sending=DeliveryStatus.SENDING,
+        lease=LEASE,
+        on_abandoned=_record_abandoned,
+    )
 
 
-def _record_abandoned(delivery_id: int, number: int, lease_end: datetime) -> None:
-    log.warning("webhook delivery %s: attempt %s has no outcome; retrying", delivery_id, number)
+def _record_abandoned(claim: Claim) -> None:
+    """The try before `claim` ran out of lease: its sender stopped without reporting."""
+    number = claim.number - 1
+    log.warning("webhook delivery %s: attempt %s has no outcome; retrying", claim.pk, number)
     WebhookAttempt.objects.get_or_create(
-        delivery_id=delivery_id,
+        delivery_id=claim.pk,
         number=number,
         defaults={
-            "started_at": lease_end - LEASE,
+            "started_at": claim.previous_due - LEASE,
             "ok": None,
             "error": "The sender stopped before it recorded an outcome; it may have arrived.",
         },
@@ -153,7 +116,7 @@ def build_request(delivery: WebhookDelivery, *, now: float) -> channels.Outgoing
 
 def deliver(claim: Claim) -> senders.Outcome:
     """Post a claimed delivery and record what happened; never raises for a failed post."""
-    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=claim.delivery_id)
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=claim.pk)
     began = time.monotonic()
     if not delivery.subscription.is_active:
         outcome = senders.Outcome(ok=False, error="the subscription is switched off", final=True)
@@ -177,7 +140,7 @@ def record(
     """Write the attempt and move the delivery on; False when the lease was lost meanwhile."""
     with transaction.atomic():
         WebhookAttempt.objects.update_or_create(
-            delivery_id=claim.delivery_id,
+            delivery_id=claim.pk,
             number=claim.number,
             defaults={
                 "started_at": claim.started_at,
@@ -188,16 +151,24 @@ def record(
                 "error": outcome.error[:500],
             },
         )
-        updated = WebhookDelivery.objects.filter(
-            pk=claim.delivery_id, lease_token=claim.token, status=DeliveryStatus.SENDING
-        ).update(
-            lease_token="",
-            last_status_code=outcome.status_code,
-            last_response=outcome.reply[:500],
-            last_error=outcome.error[:500],
-            **_next_state(claim, outcome, finished_at),
+        updated = core_outbox.finish(
+            WebhookDelivery,
+            claim,
+            {
+                "last_status_code": outcome.status_code,
+                "last_response": outcome.reply[:500],
+                "last_error": outcome.error[:500],
+                **_next_state(claim, outcome, finished_at),
+            },
+            sending=DeliveryStatus.SENDING,
         )
-    return bool(updated)
+    if not updated:
+        log.warning(
+            "webhook delivery %s: lease lost before attempt %s was recorded",
+            claim.pk,
+            claim.number,
+        )
+    return updated
 
 
 def _next_state(claim: Claim, outcome: senders.Outcome, at: datetime) -> dict[str, object]:

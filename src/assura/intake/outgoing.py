@@ -9,9 +9,11 @@ answer comes back to the case.
 Why not the notify outbox: `notify.services.enqueue` takes no extra headers (its
 Message-ID is derived from the dedup key and it cannot set In-Reply-To or References),
 and it always sends through the default mailer, while a channel may have an SMTP
-account of its own. This module therefore keeps a small outbox of its own with the same
-rules: the row is written in the transaction of the reply, the worker claims it with a
-lease, sends it through Django's mail classes, and retries with a back-off.
+account of its own. This module therefore keeps a small outbox of its own on the shared
+mechanism of `assura.core.outbox` (its docstring explains the scheme): the row is
+written in the transaction of the reply, the worker claims it with a lease, sends it
+through Django's mail classes, and retries with a back-off. A sender that reports after
+its lease was taken over changes nothing.
 """
 
 from __future__ import annotations
@@ -29,12 +31,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assura.commitments.models import Channel
+from assura.core import outbox as core_outbox
+from assura.core.outbox import Claim
 from assura.core.permissions import Action, can
 from assura.desk.models import Case, Message, MessageKind
 from assura.intake import mail
@@ -62,7 +64,10 @@ BACKOFF = (
     timedelta(hours=6),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
+# One round sends at most this many mails and starts none after the time budget, so a
+# slow SMTP server cannot keep the worker from its other timers for long.
 ROUND_LIMIT = 20
+ROUND_BUDGET_SECONDS = 20.0
 SMTP_TIMEOUT = 20
 MAX_REFERENCES = 20
 
@@ -207,80 +212,122 @@ class MailSender:
 
     def run_due(self, now: datetime) -> datetime | None:
         send_due(now)
-        return (
-            OutboundMail.objects.filter(next_attempt_at__isnull=False)
-            .order_by("next_attempt_at")
-            .values_list("next_attempt_at", flat=True)
-            .first()
-        )
+        return next_instant()
+
+
+def next_instant() -> datetime | None:
+    """When a mail next needs the sender: a send or retry time, or the end of a lease."""
+    return core_outbox.next_instant(OutboundMail)
 
 
 def send_due(now: datetime, *, limit: int = ROUND_LIMIT) -> int:
-    """Send what is due at `now`, one claim at a time; returns how many were tried."""
-    tried = 0
-    while tried < limit:
-        claimed = claim_next(now)
-        if claimed is None:
-            break
-        deliver(claimed, now)
-        tried += 1
-    return tried
+    """Send what is due at `now`, one claim at a time; returns how many were tried.
+
+    Outcomes are dated with the round's `now` (sent time, base of the retry time), so
+    the caller's instant decides them as it always did here; leases run from the moving
+    clock, like every outbox's.
+    """
+    return core_outbox.send_round(
+        now,
+        claim_next,
+        lambda claim, clock: deliver(claim, clock.start),
+        limit=limit,
+        budget_seconds=ROUND_BUDGET_SECONDS,
+    )
 
 
-def claim_next(now: datetime) -> OutboundMail | None:
-    """Take the most overdue mail under a lease: one conditional UPDATE decides."""
-    for candidate in OutboundMail.objects.filter(next_attempt_at__lte=now).order_by(
-        "next_attempt_at", "pk"
-    )[:5]:
-        claimed = OutboundMail.objects.filter(
-            pk=candidate.pk, next_attempt_at=candidate.next_attempt_at
-        ).update(
-            status=OutboundStatus.SENDING,
-            next_attempt_at=now + LEASE,
-            attempts=F("attempts") + 1,
-        )
-        if claimed:
-            candidate.refresh_from_db()
-            return candidate
-    return None
+def claim_next(now: datetime) -> Claim | None:
+    """Take the most overdue mail under a fresh lease, or None when nothing is due."""
+    return core_outbox.claim_next(
+        OutboundMail,
+        now,
+        sending=OutboundStatus.SENDING,
+        lease=LEASE,
+        on_abandoned=_note_abandoned,
+    )
 
 
-def deliver(row: OutboundMail, now: datetime) -> OutboundMail:
+def _note_abandoned(claim: Claim) -> None:
+    # Outgoing mail keeps no attempt log: this warning is the only trace that the mail
+    # may have gone out already.
+    log.warning("mail %s: attempt %s has no outcome; retrying", claim.pk, claim.number - 1)
+
+
+def deliver(claim: Claim, now: datetime) -> OutboundMail:
     """Send one claimed mail and record the outcome (sent, retry later, or given up)."""
-    error, permanent = "", False
+    row = OutboundMail.objects.select_related("channel").get(pk=claim.pk)
+    try:
+        error, permanent = _send(row)
+    except Exception as failure:
+        # A mail that cannot even be built (a bug, a header Django refuses) must cost one
+        # attempt and end up given up, not stay `sending` and be claimed forever.
+        log.exception("mail %s: sending raised", row.message_id)
+        error, permanent = f"{type(failure).__name__}: {failure}", False
+    if error:
+        log.warning("mail %s to %s: %s", row.message_id, row.recipients, error)
+    record(claim, error, permanent=permanent, at=now)
+    row.refresh_from_db()
+    return row
+
+
+def _send(row: OutboundMail) -> tuple[str, bool]:
+    """Hand the mail to its mailer: the error ("" once accepted), and whether it is final.
+
+    Only the server's 5xx is final; anything else (a 4xx, no connection) may pass later.
+    """
     try:
         email = build(row)
         with _mailer(row.channel) as connection:
             accepted = connection.send_messages([email])
-        if not accepted:
-            error = "the mailer accepted no message"
     except smtplib.SMTPRecipientsRefused as refused:
         codes = [code for code, _text in refused.recipients.values()]
-        error = f"refused: {refused.recipients}"
         permanent = bool(codes) and all(500 <= code < 600 for code in codes)
+        return f"refused: {refused.recipients}", permanent
     except smtplib.SMTPResponseException as response:
         error = f"SMTP {response.smtp_code}: {response.smtp_error!r}"
-        permanent = 500 <= response.smtp_code < 600
+        return error, 500 <= response.smtp_code < 600
     except (smtplib.SMTPException, OSError) as failure:
-        error = f"{type(failure).__name__}: {failure}"
-    with transaction.atomic():
-        current = OutboundMail.objects.select_for_update().get(pk=row.pk)
-        if current.status != OutboundStatus.SENDING:
-            return current  # someone else's lease took over; its outcome stands
-        if not error:
-            current.status, current.next_attempt_at = OutboundStatus.SENT, None
-            current.sent_at, current.last_error = now, ""
-        elif permanent or current.attempts >= MAX_ATTEMPTS:
-            current.status, current.next_attempt_at = OutboundStatus.DEAD, None
-            current.last_error = error[:2000]
-        else:
-            current.status = OutboundStatus.FAILED
-            current.next_attempt_at = now + BACKOFF[min(current.attempts, len(BACKOFF)) - 1]
-            current.last_error = error[:2000]
-        current.save(update_fields=["status", "next_attempt_at", "sent_at", "last_error"])
-    if error:
-        log.warning("mail %s to %s: %s", row.message_id, row.recipients, error)
-    return current
+        return f"{type(failure).__name__}: {failure}", False
+    return ("" if accepted else "the mailer accepted no message"), False
+
+
+def record(claim: Claim, error: str, *, permanent: bool, at: datetime) -> bool:
+    """Move the mail on after an attempt; False when the lease was lost meanwhile.
+
+    A sender slower than its lease must not overwrite the outcome of the sender that
+    took the mail over: only the lease holder's outcome counts.
+    """
+    updated = core_outbox.finish(
+        OutboundMail,
+        claim,
+        _next_state(claim, error, permanent=permanent, at=at),
+        sending=OutboundStatus.SENDING,
+    )
+    if not updated:
+        log.warning("mail %s: lease lost before attempt %s was recorded", claim.pk, claim.number)
+    return updated
+
+
+def _next_state(claim: Claim, error: str, *, permanent: bool, at: datetime) -> dict[str, object]:
+    if not error:
+        return {
+            "status": OutboundStatus.SENT,
+            "next_attempt_at": None,
+            "sent_at": at,
+            "last_error": "",
+        }
+    if permanent or claim.number >= MAX_ATTEMPTS:
+        return {"status": OutboundStatus.DEAD, "next_attempt_at": None, "last_error": error[:2000]}
+    return {
+        "status": OutboundStatus.FAILED,
+        "next_attempt_at": at + backoff(claim.number),
+        "last_error": error[:2000],
+    }
+
+
+def backoff(failed_attempts: int) -> timedelta:
+    """The wait after the n-th failed attempt (the last wait repeats past the table)."""
+    return core_outbox.backoff(BACKOFF, failed_attempts)
 
 
 def build(row: OutboundMail) -> EmailMultiAlternatives:
