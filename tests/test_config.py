@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assura.config import ConfigError, Env, cache, check, data_dir, database, email, secret_key
+from assura.config import ConfigError, Env, data_dir, database, email, secret_key
 
 
 def test_without_variables_it_runs_on_sqlite_in_wal_mode_in_the_data_folder(
@@ -81,15 +81,3 @@ def test_an_smtp_host_makes_an_smtp_mailer_with_its_port() -> None:
 def test_tls_and_ssl_together_are_refused() -> None:
     with pytest.raises(ConfigError):
         email(Env({"EMAIL_HOST": "m", "EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}))
-
-
-def test_rate_limits_are_counted_in_the_database_unless_memory_is_asked_for() -> None:
-    assert cache(Env({}))["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
-    assert cache(Env({}))["LOCATION"] == "assura_cache"
-    memory = cache(Env({"ASSURA_CACHE": "Memory"}))
-    assert memory["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
-
-
-def test_an_unknown_cache_is_refused_before_django_starts() -> None:
-    with pytest.raises(ConfigError, match="ASSURA_CACHE must be one of database, memory"):
-        check(Env({"ASSURA_CACHE": "redis"}))

@@ -97,7 +97,6 @@ def check(env: Env) -> None:
     """Refuse the values Django itself would only reject with a traceback while starting."""
     log_level(env)
     language_code(env)
-    cache(env)
 
 
 def data_dir(env: Env) -> Path:
@@ -168,30 +167,6 @@ def sqlite_database(path: Path) -> dict[str, object]:
                 " PRAGMA busy_timeout=20000;"
             ),
         },
-    }
-
-
-CACHE_TABLE = "assura_cache"
-CACHE_KINDS = ("database", "memory")
-
-
-def cache(env: Env) -> dict[str, object]:
-    """The default cache, where the API's rate limits are counted.
-
-    `database` (the default) keeps the counts in a table of the main database, so every
-    server process and every host behind a load balancer draws on one budget per person;
-    `memory` keeps them per process (a person then gets the budget once per process),
-    for a single process or a benchmark that must not pay for the count.
-    """
-    kind = (env.text("ASSURA_CACHE") or CACHE_KINDS[0]).lower()
-    if kind not in CACHE_KINDS:
-        raise ConfigError(f"ASSURA_CACHE must be one of {', '.join(CACHE_KINDS)}, not {kind!r}")
-    if kind == "memory":
-        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    return {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": CACHE_TABLE,
-        "OPTIONS": {"MAX_ENTRIES": 10_000},
     }
 
 

@@ -91,7 +91,6 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": config.database(ENV, DATA_DIR)}
-CACHES = {"default": config.cache(ENV)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {

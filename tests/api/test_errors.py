@@ -96,48 +96,16 @@ def test_a_json_body_that_does_not_parse_is_a_400(api: Callable[..., Api], agent
 def test_too_many_requests_is_a_429_with_retry_after(
     api: Callable[..., Api], agent: User, settings: object
 ) -> None:
-    from django.core.cache import cache
-
     settings.REST_FRAMEWORK = {  # type: ignore[attr-defined]
         **settings.REST_FRAMEWORK,  # type: ignore[attr-defined]
         "DEFAULT_THROTTLE_RATES": {"user": "3/min"},
     }
-    cache.clear()
     client = api(agent)
     statuses = [client.get("/api/v1/ping/").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     throttled = client.get("/api/v1/ping/")
     assert throttled.json()["error"]["code"] == "throttled"
-    assert int(throttled["Retry-After"]) > 0
-    cache.clear()
-
-
-def test_the_request_budget_is_counted_in_the_database_every_process_reads(
-    api: Callable[..., Api], agent: User
-) -> None:
-    """Counted per process, each gunicorn worker would grant the budget again."""
-    from django.core.cache import cache
-    from django.db import connection
-
-    cache.clear()
-    api(agent).get("/api/v1/ping/")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT cache_key FROM assura_cache")
-        keys = [row[0] for row in cursor.fetchall()]
-    assert any(key.endswith(f"throttle_user_{agent.pk}") for key in keys)
-    cache.clear()
-
-
-@pytest.mark.django_db
-def test_the_counts_table_skips_the_write_ahead_log_on_postgresql() -> None:
-    """Request counts are worthless after a crash; no API call should wait for a flush."""
-    from django.db import connection
-
-    assert "assura_cache" in connection.introspection.table_names()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = 'assura_cache'")
-            assert cursor.fetchone() == ("u",)
+    assert 0 < int(throttled["Retry-After"]) <= 60
 
 
 def test_an_instant_outside_the_calendar_is_a_field_error(
