@@ -175,6 +175,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["assura.api.throttling.PersonRateThrottle"],
     # Requests per person (token owner): N/sec, N/min, N/hour or N/day.
     "DEFAULT_THROTTLE_RATES": {"user": ENV.text("ASSURA_API_RATE_LIMIT", "1200/min")},
+    # Callers without a token are counted by address: the one the last of this many
+    # reverse proxies saw. With none, X-Forwarded-For (written by the caller) is ignored.
+    "NUM_PROXIES": ENV.number("ASSURA_PROXIES", 0, minimum=0),
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "assura.api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
