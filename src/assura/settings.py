@@ -62,7 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "assura.core.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "assura.urls"
@@ -168,6 +168,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = ENV.flag("SESSION_COOKIE_SECURE")
 CSRF_COOKIE_SECURE = ENV.flag("CSRF_COOKIE_SECURE")
 
+# Reverse proxies in front of assura: X-Forwarded-For counts only behind them
+# (assura.core.http.client_address, for the audit log and the API's budgets).
+ASSURA_PROXIES = ENV.number("ASSURA_PROXIES", 0, minimum=0)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "assura.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -175,9 +179,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["assura.api.throttling.PersonRateThrottle"],
     # Requests per person (token owner): N/sec, N/min, N/hour or N/day.
     "DEFAULT_THROTTLE_RATES": {"user": ENV.text("ASSURA_API_RATE_LIMIT", "1200/min")},
-    # Callers without a token are counted by address: the one the last of this many
-    # reverse proxies saw. With none, X-Forwarded-For (written by the caller) is ignored.
-    "NUM_PROXIES": ENV.number("ASSURA_PROXIES", 0, minimum=0),
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "assura.api.auth.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from auditlog.context import set_actor
+from auditlog.context import auditlog_value, set_actor
 from auditlog.registry import auditlog
 from django.db import transaction
 
@@ -35,10 +35,22 @@ def acting_as(actor: User | None) -> Iterator[None]:
     """One business action: a transaction whose audit entries name `actor`.
 
     The transaction makes the change and its audit entries land together or not at all.
+    Inside a request the entries keep the address the request came from (the audit
+    middleware's); django-auditlog's `set_actor` would blank it and, on leaving, not
+    restore the request's context for the entries written after.
     """
     with transaction.atomic():
         if actor is None:
             yield
             return
-        with set_actor(actor):
-            yield
+        request = auditlog_value.get(None) or {}
+        try:
+            with set_actor(
+                actor,
+                remote_addr=request.get("remote_addr"),
+                remote_port=request.get("remote_port"),
+            ):
+                yield
+        finally:
+            if request:
+                auditlog_value.set(request)

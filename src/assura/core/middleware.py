@@ -1,13 +1,16 @@
-"""Per-person language and time zone, taken from the profile on every request."""
+"""Request middleware: per-person language and time zone; the audit log's trusted address."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
+
+from assura.core.http import client_address, client_port
 
 Handler = Callable[[HttpRequest], HttpResponse]
 
@@ -34,3 +37,20 @@ class UserPreferencesMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class AuditMiddleware(AuditlogMiddleware):
+    """django-auditlog's middleware, recording the address the request came from.
+
+    The library takes the first X-Forwarded-For entry, which the caller writes: an audit
+    entry would show whatever address a forger chose. `client_address` trusts the header
+    only behind the configured proxies.
+    """
+
+    @staticmethod
+    def _get_remote_addr(request: HttpRequest) -> str | None:
+        return client_address(request) or None
+
+    @staticmethod
+    def _get_remote_port(request: HttpRequest) -> int | None:
+        return client_port(request)
