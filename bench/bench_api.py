@@ -9,10 +9,17 @@ connection each) sends the requests from 127.0.0.1 and times each one:
   with a small JSON body: everything a request pays for except the work behind it;
 * POST /api/v1/cases/ as a customer contact, with a fresh Idempotency-Key each time: the
   case, its activity, its SLA clocks (started on the policy's calendar) and the audit
-  entries are written in one transaction per request.
+  entries are written in one transaction per request;
+* floor: POST /bench/floor/ (bench/floor_urls.py, served by the same server through
+  bench/floor_settings.py): the rows a creation writes (the case with its audit entry,
+  two activities, three clocks with their start events and escalation plans) written
+  straight through the ORM, with no validation, no policy or contract selection, no
+  reference counter and no clock arithmetic. No case creation on the Django ORM can
+  cost less, so its share of the ceiling bounds what any rewrite of creation could reach.
 
-The requests of each endpoint are split into rounds that alternate between the two
-(--rounds, default 5), so other load on the machine weighs on both alike.
+The requests of each endpoint are split into rounds that alternate between them
+(--rounds, default 5), so other load on the machine weighs on all alike. Then, in one
+process on the same database, without HTTP, the CPU each costs is measured.
 
 Usage (needs a PostgreSQL role that may create databases):
     scripts/with-postgres .venv/bin/python bench/bench_api.py
@@ -115,6 +122,65 @@ def client_main(argv: list[str]) -> None:
         thread.join()
     wall = time.perf_counter() - began
     print(json.dumps({"wall": wall, "latencies": latencies, "statuses": statuses}))
+
+
+# --- CPU per request in one process (no HTTP) -------------------------------------------
+
+
+def costs_main(argv: list[str]) -> None:
+    """Print the CPU milliseconds of a ping, a creation and the ORM floor, as JSON."""
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    token, count = argv[0], int(argv[1])
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def ping() -> None:
+        assert client.get("/api/v1/ping/").status_code == 200
+
+    def create() -> None:
+        body = {"case_type": "inquiry", "service": "erp", "subject": "In process"}
+        headers = {"HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex}
+        response = client.post("/api/v1/cases/", body, content_type="application/json", **headers)
+        assert response.status_code == 201
+
+    from floor_urls import floor_writer
+
+    create()
+    figures = {name: cpu_ms(work, count) for name, work in (("ping", ping), ("create", create))}
+    figures["floor"] = cpu_ms(floor_writer(), count)
+    print(json.dumps(figures))
+
+
+def cpu_ms(work: Any, count: int) -> dict[str, float]:
+    for _ in range(max(count // 10, 5)):
+        work()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        work()
+    return {
+        "cpu": (time.process_time() - cpu) / count * 1000,
+        "wall": (time.perf_counter() - wall) / count * 1000,
+    }
+
+
+def in_process(env: dict[str, str], token: str, count: int) -> dict[str, dict[str, float]]:
+    command = [sys.executable, __file__, "--costs", token, str(count)]
+    output = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def print_costs(costs: dict[str, dict[str, float]]) -> None:
+    print("\nIn one process, no HTTP (ms per request: this process's CPU; wall time)")
+    print("| work | CPU | wall | CPU / ping |")
+    print("|---|---|---|---|")
+    labels = {"ping": "ping", "create": "case creation", "floor": "ORM floor of a creation"}
+    for name, label in labels.items():
+        row = costs[name]
+        share = row["cpu"] / costs["ping"]["cpu"]
+        print(f"| {label} | {row['cpu']:.1f} | {row['wall']:.1f} | {share:.1f}× |")
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -244,14 +310,15 @@ def run(options: argparse.Namespace) -> None:
     folder = tempfile.mkdtemp(prefix="assura-bench-api-")
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "assura.settings",
+        # assura's settings plus one address, /bench/floor/ (bench/floor_urls.py).
+        "DJANGO_SETTINGS_MODULE": "floor_settings",
         "DATABASE_URL": url,
         "ASSURA_DATA_DIR": folder,
         "LOG_LEVEL": "WARNING",
         # The default budget is 1,200 requests a minute per person; the benchmark's one
         # person sends far more, and must be measured, not refused.
         "ASSURA_API_RATE_LIMIT": "10000000/min",
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": os.pathsep.join((str(ROOT / "src"), str(ROOT / "bench"))),
     }
     env.pop("DEBUG", None)
     admin_sql(options.admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
@@ -288,6 +355,7 @@ def run(options: argparse.Namespace) -> None:
         )
         figures = measure(port, token, options)
         print_table(figures)
+        print_costs(in_process(env, token, options.in_process))
     finally:
         if server is not None and server.poll() is None:
             server.send_signal(signal.SIGTERM)
@@ -300,7 +368,11 @@ def run(options: argparse.Namespace) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-ENDPOINTS = (("ping", "GET", "/api/v1/ping/"), ("cases", "POST", "/api/v1/cases/"))
+ENDPOINTS = (
+    ("ping", "GET", "/api/v1/ping/"),
+    ("cases", "POST", "/api/v1/cases/"),
+    ("floor", "POST", "/bench/floor/"),
+)
 
 
 def measure(port: int, token: str, options: argparse.Namespace) -> dict[str, Any]:
@@ -329,13 +401,20 @@ def measure(port: int, token: str, options: argparse.Namespace) -> dict[str, Any
 
 
 def print_table(figures: dict[str, Any]) -> None:
-    ping, cases = figures["ping"], figures["cases"]
+    ping = figures["ping"]
     print()
     print(
-        "| request | requests | per second | p50 | p99 | statuses | load average before → after |"
+        "| request | requests | per second | share of the ceiling | p50 | p99 | statuses "
+        "| load average before → after |"
     )
-    print("|---|---|---|---|---|---|---|")
-    for label, row in (("GET /api/v1/ping/ (ceiling)", ping), ("POST /api/v1/cases/", cases)):
+    print("|---|---|---|---|---|---|---|---|")
+    labels = {
+        "ping": "GET /api/v1/ping/ (ceiling)",
+        "cases": "POST /api/v1/cases/",
+        "floor": "POST /bench/floor/ (ORM floor)",
+    }
+    for name, label in labels.items():
+        row = figures[name]
         load_text = (
             " ".join(f"{x:.2f}" for x in row["load_before"])
             + " → "
@@ -343,17 +422,19 @@ def print_table(figures: dict[str, Any]) -> None:
         )
         print(
             f"| {label} | {row['requests']:,} | {row['per_second']:,.0f} | "
+            f"{row['per_second'] / ping['per_second']:.0%} | "
             f"{row['p50_ms']:.1f} ms | {row['p99_ms']:.1f} ms | "
             f"{json.dumps(row['statuses'])} | {load_text} |"
         )
-    share = cases["per_second"] / ping["per_second"]
-    print(f"\ncases per second / ceiling: {share:.0%}")
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--client":
         client_main(argv[1:])
+        return
+    if argv and argv[0] == "--costs":
+        costs_main(argv[1:])
         return
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -365,6 +446,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--in-process", type=int, default=300, help="requests of each kind timed in one process"
+    )
     parser.add_argument(
         "--rounds", type=int, default=5, help="alternating rounds the requests are split into"
     )
