@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from assura.api.models import RequestCount
 from assura.api.throttling import count_request
 from assura.core.models import User
 from tests.api.conftest import Api
+from tests.concurrency import side_by_side
 
 pytestmark = pytest.mark.django_db
 
@@ -98,19 +98,9 @@ def test_the_counts_table_skips_the_write_ahead_log_on_postgresql() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_workers_counting_one_person_at_once_lose_no_request() -> None:
     seen: list[int] = []
-    lock = threading.Lock()
 
     def worker() -> None:
-        try:
-            mine = [count_request("busy person", 1_800) for _ in range(25)]
-            with lock:
-                seen.extend(mine)
-        finally:
-            connections.close_all()
+        seen.extend([count_request("busy person", 1_800) for _ in range(25)])
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    side_by_side(worker, copies=4)
     assert sorted(seen) == list(range(1, 101))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
@@ -10,6 +9,7 @@ from django.db import transaction
 
 from assura.core import numbering
 from assura.desk.models import ReferenceCounter
+from tests.concurrency import side_by_side
 
 
 class WriteFailedError(Exception):
@@ -52,21 +52,10 @@ def test_workers_claiming_side_by_side_never_get_the_same_number() -> None:
 
     assert connection.vendor == "postgresql"
     claimed: list[int] = []
-    errors: list[BaseException] = []
 
     def work() -> None:
-        try:
-            for _ in range(50):
-                claimed.append(numbering.claim_at_once(ReferenceCounter, 2034))
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
+        for _ in range(50):
+            claimed.append(numbering.claim_at_once(ReferenceCounter, 2034))
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    side_by_side(work, copies=4)
     assert sorted(claimed) == list(range(1, 201))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
 
 from assura.core import outbox
 from assura.core.outbox import Claim, RoundClock
 from assura.notify import services
 from assura.notify.models import Notification, Status
+from tests.concurrency import side_by_side
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -127,28 +126,19 @@ def test_a_failure_recording_the_lost_attempt_undoes_the_new_claim() -> None:
 
 
 @pytest.mark.postgres_only
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL")
+@pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_senders_claiming_at_once_each_win_different_rows() -> None:
     """Threads on their own connections; SQLite's in-memory test database refuses
     concurrent writers, so this one runs on PostgreSQL."""
     rows = {notice(f"k{number}").pk for number in range(30)}
-    barrier = threading.Barrier(3)
     claims: list[Claim] = []
 
     def sender() -> None:
-        barrier.wait()
-        try:
-            while (held := claim(T0)) is not None:
-                claims.append(held)
-        finally:
-            connection.close()
+        while (held := claim(T0)) is not None:
+            claims.append(held)
 
-    threads = [threading.Thread(target=sender) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    side_by_side(sender, copies=3)
     assert sorted(held.pk for held in claims) == sorted(rows)
     assert set(Notification.objects.values_list("status", "attempts")) == {(Status.SENDING, 1)}
 

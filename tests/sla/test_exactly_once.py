@@ -11,7 +11,6 @@ once) on either database, with the shared-database helpers of the watcher's cras
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from assura.notify.models import Notification
 from assura.sla import escalation, handlers, watcher
 from assura.sla.models import Breach, BreachNotice, CompensationEntry, Escalation
 from assura.sla.services import breaches_recorded
+from tests.concurrency import side_by_side
 from tests.desk import conftest as desk_fixtures
 from tests.sla import test_watcher_crash as crash
 
@@ -123,34 +123,21 @@ def test_two_threads_hand_over_each_breach_and_fire_each_level_once(
     assert connection.vendor == "postgresql"
     cases = 12
     due_by = urgent_faults(make_case, staff, cases)
-    barrier = threading.Barrier(2)
-    failures: list[BaseException] = []
 
     def work() -> None:
-        barrier.wait()
-        try:
-            # Rounds as a worker runs them (each within its time budget) until nothing is due.
-            follow_up, timer = handlers.BreachFollowUp(), escalation.EscalationTimer()
-            for _ in range(50):
-                if not (
-                    Escalation.objects.filter(fired_at__isnull=True, due_at__lte=due_by).exists()
-                    or handlers.unhandled()
-                ):
-                    break
-                timer.run_due(due_by)
-                follow_up.run_due(due_by)
-                follow_up.full_sweep_at = None  # as after a restart: look at every breach
-        except BaseException as error:  # reported by the main thread
-            failures.append(error)
-        finally:
-            connection.close()
+        # Rounds as a worker runs them (each within its time budget) until nothing is due.
+        follow_up, timer = handlers.BreachFollowUp(), escalation.EscalationTimer()
+        for _ in range(50):
+            if not (
+                Escalation.objects.filter(fired_at__isnull=True, due_at__lte=due_by).exists()
+                or handlers.unhandled()
+            ):
+                break
+            timer.run_due(due_by)
+            follow_up.run_due(due_by)
+            follow_up.full_sweep_at = None  # as after a restart: look at every breach
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    side_by_side(work, copies=2)
     assert_everything_happened_once(cases, due_by)
 
 
