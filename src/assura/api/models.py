@@ -22,6 +22,8 @@ class RequestCount(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["key", "window"], name="api_one_count_per_window")
         ]
+        # Past windows are deleted by range, by whichever request opens a new window.
+        indexes = [models.Index(fields=["window"], name="api_count_window")]
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window}: {self.count}"

@@ -59,8 +59,9 @@ def count_request(key: str, window: int) -> int:
     """Add one to the caller's count in this window; the new count.
 
     One upsert with RETURNING (SQLite >= 3.35, PostgreSQL), so two workers counting the
-    same caller at once both see their own increment. The first request of a window
-    also deletes the caller's older windows, so the table keeps about one row a caller.
+    same caller at once both see their own increment. A caller's first request in a
+    window also deletes every count of earlier windows, anyone's: the table holds the
+    current window's callers only, however many addresses have ever called once.
     """
     quote = connection.ops.quote_name
     table = quote(RequestCount._meta.db_table)
@@ -74,8 +75,5 @@ def count_request(key: str, window: int) -> int:
         )
         count = int(cursor.fetchone()[0])
         if count == 1:
-            cursor.execute(
-                f"DELETE FROM {table} WHERE {key_column} = %s AND {window_column} < %s",  # noqa: S608
-                [key, window],
-            )
+            cursor.execute(f"DELETE FROM {table} WHERE {window_column} < %s", [window])  # noqa: S608
     return count

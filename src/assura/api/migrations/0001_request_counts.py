@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
                 ("count", models.PositiveIntegerField(default=0)),
             ],
             options={
+                "indexes": [models.Index(fields=["window"], name="api_count_window")],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("key", "window"), name="api_one_count_per_window"
