@@ -32,7 +32,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -44,10 +43,11 @@ import threading
 import time
 import uuid
 from contextlib import closing, suppress
-from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+import machine  # bench/machine.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "assura_bench_api"
@@ -288,23 +288,6 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def machine() -> list[str]:
-    from importlib.metadata import version
-
-    import psycopg
-
-    model = "unknown CPU"
-    with suppress(OSError, StopIteration), open("/proc/cpuinfo", encoding="utf-8") as info:
-        model = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
-    return [
-        f"date: {date.today().isoformat()}",
-        f"cpu: {model}, {os.cpu_count()} cores",
-        f"python: {platform.python_version()}; django: {version('Django')}; "
-        f"djangorestframework: {version('djangorestframework')}; gunicorn: {version('gunicorn')};"
-        f" psycopg: {psycopg.__version__}",
-    ]
-
-
 def run(options: argparse.Namespace) -> None:
     url = database_url(options.admin_url, DATABASE)
     folder = tempfile.mkdtemp(prefix="assura-bench-api-")
@@ -344,7 +327,7 @@ def run(options: argparse.Namespace) -> None:
         )
         wait_for(port, tokens["contact"], server)
         token = tokens["contact"]
-        print("\n".join(machine()))
+        print("\n".join(machine.lines("Django", "djangorestframework", "gunicorn", "psycopg")))
         with closing(__import__("psycopg").connect(url)) as connection:
             print(f"database: PostgreSQL {connection.info.server_version // 10000}")
         print(f"server: assura serve, gunicorn, {options.workers} sync workers")

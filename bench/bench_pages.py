@@ -53,10 +53,8 @@ import cProfile
 import io
 import math
 import os
-import platform
 import pstats
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -64,11 +62,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing, suppress
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
+
+import machine  # bench/machine.py, beside this script
 
 PG_DATABASE = "assura_bench_pages"
 COPIES = 100
@@ -171,36 +171,6 @@ def _drop_database(admin_url: str, name: str) -> None:
     connections.close_all()
     with suppress(Exception):
         _admin_sql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-# --- what the figures were measured on -------------------------------------------------
-
-
-def machine_lines() -> list[str]:
-    from importlib.metadata import version
-
-    from django.db import connection
-
-    model = "unknown CPU"
-    with suppress(OSError, StopIteration), open("/proc/cpuinfo", encoding="utf-8") as info:
-        model = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            database = f"PostgreSQL {cursor.fetchone()[0]}"
-    else:
-        database = f"SQLite {sqlite3.sqlite_version} (WAL)"
-    return [
-        f"date: {date.today().isoformat()}",
-        f"cpu: {model}, {os.cpu_count()} cores",
-        f"python: {platform.python_version()}; django: {version('Django')}",
-        f"database: {database}",
-    ]
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 # --- the data -----------------------------------------------------------------------------
@@ -755,7 +725,7 @@ def run_pages(options: argparse.Namespace) -> list[Figures]:
             f"  {page.name:<38} {page.who:<9} {result.status} "
             f"p50 {result.percentile(0.5):6.1f} ms  p95 {result.percentile(0.95):6.1f} ms  "
             f"max {max(result.times) * 1000:6.1f} ms  {result.queries:3} queries  "
-            f"{result.size / 1024:5.0f} KB  (load {load_average()})",
+            f"{result.size / 1024:5.0f} KB  (load {machine.load_average()})",
             flush=True,
         )
         if options.sql:
@@ -799,9 +769,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     from django.core.management import call_command
 
     django.setup()
-    for line in machine_lines():
+    for line in machine.lines("Django", database=machine.django_database("WAL")):
         print(line)
-    print(f"load average at start: {load_average()}")
+    print(f"load average at start: {machine.load_average()}")
     started = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
     print(f"migrate: {time.perf_counter() - started:.1f} s")
@@ -818,7 +788,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     figures = run_pages(options)
     print_table(figures)
-    print(f"load average at end: {load_average()}")
+    print(f"load average at end: {machine.load_average()}")
 
 
 if __name__ == "__main__":

@@ -32,10 +32,8 @@ import argparse
 import atexit
 import math
 import os
-import platform
 import random
 import shutil
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -43,9 +41,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import machine  # bench/machine.py, beside this script
 
 DEFAULT_PG_URL = "postgres://postgres@127.0.0.1:5432/assura_bench"
 WARNING_FRACTION = 0.75
@@ -90,40 +90,6 @@ def configure(argv: Sequence[str] | None) -> argparse.Namespace:
     else:
         os.environ["DATABASE_URL"] = options.database_url
     return options
-
-
-# --- what the figures were measured on -------------------------------------------------
-
-
-def machine_lines() -> list[str]:
-    """Printed with the figures: lag on a shared 2-core machine depends on its load."""
-    from importlib.metadata import version
-
-    from django.db import connection
-
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if "model name" in line)
-    except (OSError, StopIteration):
-        pass
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            database = f"PostgreSQL {cursor.fetchone()[0]}"
-    else:
-        database = f"SQLite {sqlite3.sqlite_version} (WAL, IMMEDIATE transactions)"
-    return [
-        f"date: {date.today().isoformat()}",
-        f"cpu: {model}, {os.cpu_count()} cores",
-        f"python: {platform.python_version()}; django: {version('Django')}",
-        f"database: {database}",
-    ]
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 # --- clocks -----------------------------------------------------------------------------
@@ -457,10 +423,10 @@ def live(setting: Setting, options: argparse.Namespace, rng: random.Random) -> N
         f"\nlive: {options.clocks:,} running clocks, {options.due:,} breaching over the next "
         f"{options.window:.0f} s (from {options.lead:.0f} s ahead); worker runs {run_for:.0f} s"
     )
-    print(f"  load average before: {load_average()}")
+    print(f"  load average before: {machine.load_average()}")
     worker = MeasuredWorker()
     wall, cpu = worker.run(run_for)
-    print(f"  load average after:  {load_average()}")
+    print(f"  load average after:  {machine.load_average()}")
     found = breaches_of("due")
     lags = Lags([(recorded - breached).total_seconds() for breached, recorded in found])
     print(f"  breaches recorded: {len(found):,} of {options.due:,}")
@@ -490,7 +456,7 @@ def catch_up(setting: Setting, options: argparse.Namespace, rng: random.Random) 
         f"\ncatch-up: {options.due:,} clocks with warning and breach both passed "
         f"(breached 1-60 s ago), next to {options.clocks - options.due:,} far ones"
     )
-    print(f"  load average before: {load_average()}")
+    print(f"  load average before: {machine.load_average()}")
 
     def done() -> bool:
         return Breach.objects.filter(metric__startswith="late").count() >= options.due
@@ -498,7 +464,7 @@ def catch_up(setting: Setting, options: argparse.Namespace, rng: random.Random) 
     worker = MeasuredWorker(done)
     started = timezone.now()
     wall, cpu = worker.run(None)
-    print(f"  load average after:  {load_average()}")
+    print(f"  load average after:  {machine.load_average()}")
     found = breaches_of("late")
     print(f"  breaches recorded: {len(found):,} of {options.due:,}")
     if len(found) != options.due:
@@ -548,7 +514,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     if options.watcher_only:
         isolate_watcher()
-    for line in machine_lines():
+    for line in machine.lines(
+        "Django", database=machine.django_database("WAL, IMMEDIATE transactions")
+    ):
         print(line)
     print(f"worker timers: {', '.join(t.name for t in timers.registered())}")
     rng = random.Random(options.seed)
