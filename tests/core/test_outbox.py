@@ -30,6 +30,7 @@ def claim(
     *,
     on_abandoned: Callable[[Claim], None] | None = None,
     lease_end_field: str | None = None,
+    give_up: outbox.GiveUp | None = None,
 ) -> Claim | None:
     return outbox.claim_next(
         Notification,
@@ -38,6 +39,7 @@ def claim(
         lease=LEASE,
         lease_end_field=lease_end_field,
         on_abandoned=on_abandoned,
+        give_up=give_up,
     )
 
 
@@ -125,7 +127,23 @@ def test_a_failure_recording_the_lost_attempt_undoes_the_new_claim() -> None:
     assert (row.attempts, row.lease_token, row.next_attempt_at) == (1, first.token, T0 + LEASE)
 
 
-@pytest.mark.postgres_only
+@pytest.mark.django_db
+def test_a_row_whose_sender_died_on_its_last_attempt_is_given_up_and_the_next_taken() -> None:
+    """A sender killed by its row counts no failure: without a limit, for ever."""
+    give_up = outbox.GiveUp(2, {"status": Status.DEAD, "next_attempt_at": None})
+    poison, later = notice("poison"), notice("later", due=T0 + 2 * LEASE)
+    assert claim(T0, give_up=give_up) is not None  # attempt 1: the sender dies
+    assert claim(T0 + LEASE, give_up=give_up) is not None  # attempt 2: dies again
+    abandoned: list[Claim] = []
+
+    taken = claim(T0 + 2 * LEASE, give_up=give_up, on_abandoned=abandoned.append)
+    assert taken is not None
+    assert taken.pk == later.pk
+    poison = reload(poison)
+    assert (poison.status, poison.next_attempt_at, poison.attempts) == (Status.DEAD, None, 2)
+    assert [(lost.pk, lost.number - 1) for lost in abandoned] == [(poison.pk, 2)]
+
+
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_senders_claiming_at_once_each_win_different_rows() -> None:

@@ -254,3 +254,20 @@ def test_a_mail_that_cannot_be_built_costs_an_attempt_instead_of_staying_claimed
     assert mail.status == OutboundStatus.FAILED
     assert "linefeed" in mail.last_error
     assert mail.next_attempt_at == now + outgoing.BACKOFF[0]
+
+
+def test_a_mail_whose_sender_dies_on_every_attempt_is_given_up_at_the_last(
+    channel: MailChannel, agent: User
+) -> None:
+    case, _first = opened(channel)
+    desk.reply(actor=agent, case=case, body="答复", at=T0 + timedelta(minutes=5))
+    now = timezone.now()
+    for attempt in range(outgoing.MAX_ATTEMPTS):
+        held = outgoing.claim_next(now + attempt * outgoing.LEASE)
+        assert held is not None
+        assert held.number == attempt + 1  # and the sender is killed before it reports
+    assert outgoing.claim_next(now + outgoing.MAX_ATTEMPTS * outgoing.LEASE) is None
+    mail = OutboundMail.objects.get()
+    assert (mail.status, mail.next_attempt_at) == (OutboundStatus.DEAD, None)
+    assert mail.attempts == outgoing.MAX_ATTEMPTS
+    assert "stopped during the last attempt" in mail.last_error

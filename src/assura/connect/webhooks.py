@@ -36,6 +36,15 @@ LEASE = timedelta(minutes=2)
 RETRY_BASE = timedelta(minutes=1)
 RETRY_FACTOR = 4
 MAX_ATTEMPTS = 6
+# A delivery whose sender died on its last attempt is not tried again.
+GIVE_UP = core_outbox.GiveUp(
+    MAX_ATTEMPTS,
+    {
+        "status": DeliveryStatus.DEAD,
+        "next_attempt_at": None,
+        "last_error": "The sender stopped during the last attempt; given up.",
+    },
+)
 ROUND_LIMIT = 50
 ROUND_BUDGET_SECONDS = 20.0
 
@@ -79,6 +88,7 @@ def claim_next(now: datetime) -> Claim | None:
         sending=DeliveryStatus.SENDING,
         lease=LEASE,
         on_abandoned=_record_abandoned,
+        give_up=GIVE_UP,
     )
 
 

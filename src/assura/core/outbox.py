@@ -19,7 +19,8 @@ its outcome is recorded afterwards only if the row is still `sending` under the 
 was claimed with. A sender slower than its lease therefore changes nothing: the sender
 that took over holds the row and its outcome stands. A sender that dies in between
 leaves the row `sending` until the lease ends; the next claim hands that lost attempt to
-the app to record as abandoned, and tries again. That retry is the one place a message
+the app to record as abandoned, and tries again, unless it was the last attempt the app
+allows (`GiveUp`): then the row is given up. That retry is the one place a message
 can go out twice (docs/notifications.md, "Exactly once?").
 
 What stays with each app is its policy: the lease length, the waits between retries, the
@@ -106,6 +107,19 @@ def send_round[C](
     return tried
 
 
+@dataclass(frozen=True)
+class GiveUp:
+    """When to stop retrying a row whose sender died, and what the row becomes then.
+
+    A failed attempt is counted by its sender, which gives up after the app's last one;
+    a sender that dies (killed for memory by a message too large, say) counts nothing,
+    so without this the same row would be claimed again after every lease, for ever.
+    """
+
+    after: int
+    changes: Mapping[str, object]
+
+
 def claim_next(
     model: type[Model],
     now: datetime,
@@ -114,35 +128,53 @@ def claim_next(
     lease: timedelta,
     lease_end_field: str | None = None,
     on_abandoned: Callable[[Claim], None] | None = None,
+    give_up: GiveUp | None = None,
 ) -> Claim | None:
     """Take the most overdue row under a fresh lease, or None when nothing is due.
 
     `on_abandoned` runs in the claim's transaction when the row was still `sending` (its
     sender died), so the lost attempt is on record exactly when the next one starts.
-    `lease_end_field` names a column that also shows the lease's end (notify's
-    `lease_until`).
+    A row abandoned on its last allowed attempt (`give_up.after`) is given up instead of
+    claimed, and the next due row is taken. `lease_end_field` names a column that also
+    shows the lease's end (notify's `lease_until`).
     """
     if not model._default_manager.filter(next_attempt_at__lte=now).exists():
         # A plain read first: on SQLite a write transaction locks the whole database, and
         # most rounds find nothing due.
         return None
     with transaction.atomic():
-        row = _most_overdue(model, now)
-        if row is None:
-            return None
-        claim = Claim(
-            pk=row["pk"],
-            token=secrets.token_hex(16),
-            number=row["attempts"] + 1,
-            started_at=now,
-            previous_status=row["status"],
-            previous_due=row["next_attempt_at"],
-        )
-        if not _take(model, claim, sending=sending, lease=lease, lease_end_field=lease_end_field):
-            return None
-        if on_abandoned is not None and claim.previous_status == sending:
-            on_abandoned(claim)
-    return claim
+        while (row := _most_overdue(model, now)) is not None:
+            claim = Claim(
+                pk=row["pk"],
+                token=secrets.token_hex(16),
+                number=row["attempts"] + 1,
+                started_at=now,
+                previous_status=row["status"],
+                previous_due=row["next_attempt_at"],
+            )
+            abandoned = claim.previous_status == sending
+            if abandoned and give_up is not None and row["attempts"] >= give_up.after:
+                if not _give_up(model, claim, give_up):
+                    return None
+                if on_abandoned is not None:
+                    on_abandoned(claim)
+                continue
+            if not _take(
+                model, claim, sending=sending, lease=lease, lease_end_field=lease_end_field
+            ):
+                return None
+            if abandoned and on_abandoned is not None:
+                on_abandoned(claim)
+            return claim
+    return None
+
+
+def _give_up(model: type[Model], claim: Claim, give_up: GiveUp) -> bool:
+    """Retire a row whose sender died on its last attempt, if no one else moved it."""
+    updated: int = model._default_manager.filter(
+        pk=claim.pk, next_attempt_at=claim.previous_due, attempts=claim.number - 1
+    ).update(lease_token="", **give_up.changes)
+    return updated == 1
 
 
 def _most_overdue(model: type[Model], now: datetime) -> dict[str, Any] | None:

@@ -64,6 +64,15 @@ BACKOFF = (
     timedelta(hours=6),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
+# A mail whose sender died on its last attempt is not tried again.
+GIVE_UP = core_outbox.GiveUp(
+    MAX_ATTEMPTS,
+    {
+        "status": OutboundStatus.DEAD,
+        "next_attempt_at": None,
+        "last_error": "The sender stopped during the last attempt; given up.",
+    },
+)
 # One round sends at most this many mails and starts none after the time budget, so a
 # slow SMTP server cannot keep the worker from its other timers for long.
 ROUND_LIMIT = 20
@@ -244,6 +253,7 @@ def claim_next(now: datetime) -> Claim | None:
         sending=OutboundStatus.SENDING,
         lease=LEASE,
         on_abandoned=_note_abandoned,
+        give_up=GIVE_UP,
     )
 
 

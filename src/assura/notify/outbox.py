@@ -34,6 +34,16 @@ BACKOFF = (
     timedelta(hours=6),
 )
 MAX_ATTEMPTS = len(BACKOFF) + 1
+# A notice whose sender died on its last attempt is not tried again.
+GIVE_UP = core_outbox.GiveUp(
+    MAX_ATTEMPTS,
+    {
+        "status": Status.DEAD,
+        "next_attempt_at": None,
+        "lease_until": None,
+        "last_error": "The sender stopped during the last attempt; given up.",
+    },
+)
 # One round sends at most this many notices, and starts no new send after the time
 # budget, so a slow mail server cannot keep the worker from the SLA watcher for long.
 ROUND_LIMIT = 50
@@ -71,6 +81,7 @@ def claim_next(now: datetime) -> Claim | None:
         lease=LEASE,
         lease_end_field="lease_until",
         on_abandoned=_record_abandoned,
+        give_up=GIVE_UP,
     )
 
 
