@@ -5,6 +5,16 @@ import pytest
 from assura.calendars import services as calendars
 from assura.calendars.models import Calendar, CalendarVersion
 from assura.core.models import Organisation, Role, User
+from tests.desk import conftest as desk
+
+# The desk's fixtures, for every SLA test: cases under the standard guarantee, for a
+# customer with a contract.
+contract = desk.contract
+customer = desk.customer
+guarantee = desk.guarantee
+make_case = desk.make_case
+other_team_agent = desk.other_team_agent
+service = desk.service
 
 
 @pytest.fixture

@@ -32,17 +32,9 @@ from assura.sla.models import (
     RootCauseAnalysis,
 )
 from assura.sla.subjects import breach_url
-from tests.desk import conftest as desk_fixtures
+from tests.desk.conftest import at
 
 pytestmark = pytest.mark.django_db
-
-# The desk's fixtures: cases under the standard guarantee, for a customer with a contract.
-at = desk_fixtures.at
-contract = desk_fixtures.contract
-customer = desk_fixtures.customer
-guarantee = desk_fixtures.guarantee
-make_case = desk_fixtures.make_case
-service = desk_fixtures.service
 
 
 def client_for(person: User) -> Client:

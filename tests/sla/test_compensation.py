@@ -18,17 +18,9 @@ from assura.desk import services as desk
 from assura.desk.models import Case
 from assura.sla import compensation
 from assura.sla.models import Breach, CompensationEntry, CompensationStatus
-from tests.desk import conftest as desk_fixtures
+from tests.desk.conftest import at
 
 pytestmark = pytest.mark.django_db
-
-# The desk's fixtures: cases under the standard guarantee, for a customer with a contract.
-at = desk_fixtures.at
-contract = desk_fixtures.contract
-customer = desk_fixtures.customer
-guarantee = desk_fixtures.guarantee
-make_case = desk_fixtures.make_case
-service = desk_fixtures.service
 
 
 @pytest.fixture

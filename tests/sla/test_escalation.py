@@ -16,17 +16,10 @@ from assura.desk.models import ActivityKind, Case
 from assura.notify.models import Notification
 from assura.sla import escalation, watcher
 from assura.sla.models import Clock, ClockStatus, Escalation
-from tests.desk import conftest as desk_fixtures
+from tests.desk.conftest import at
 
 pytestmark = pytest.mark.django_db
 
-# The desk's fixtures: cases under the standard guarantee, for a customer with a contract.
-at = desk_fixtures.at
-contract = desk_fixtures.contract
-customer = desk_fixtures.customer
-guarantee = desk_fixtures.guarantee
-make_case = desk_fixtures.make_case
-service = desk_fixtures.service
 SECOND = timedelta(seconds=1)
 
 

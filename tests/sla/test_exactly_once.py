@@ -28,19 +28,12 @@ from assura.sla import escalation, handlers, watcher
 from assura.sla.models import Breach, BreachNotice, CompensationEntry, Escalation
 from assura.sla.services import breaches_recorded
 from tests.concurrency import side_by_side
-from tests.desk import conftest as desk_fixtures
 from tests.sla import test_watcher_crash as crash
 
 # Serialised rollback: the rows the data migrations ship (metrics, notice texts) survive
 # the flush between transactional tests.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The desk's fixtures: cases under the standard guarantee, for a customer with a contract.
-contract = desk_fixtures.contract
-customer = desk_fixtures.customer
-guarantee = desk_fixtures.guarantee
-make_case = desk_fixtures.make_case
-service = desk_fixtures.service
 # Workers on the test database, from the watcher's crash test.
 shared = crash.shared
 start_worker = crash.start_worker

@@ -30,17 +30,10 @@ from assura.sla.models import (
 )
 from assura.sla.services import breaches_recorded, warnings_recorded
 from assura.sla.subjects import breach_url
-from tests.desk import conftest as desk_fixtures
+from tests.desk.conftest import at
 
 pytestmark = pytest.mark.django_db
 
-# The desk's fixtures: cases under the standard guarantee, for a customer with a contract.
-at = desk_fixtures.at
-contract = desk_fixtures.contract
-customer = desk_fixtures.customer
-guarantee = desk_fixtures.guarantee
-make_case = desk_fixtures.make_case
-service = desk_fixtures.service
 OPENED = at(2026, 3, 2, 10)  # a Monday, in office hours; first response due 10:15
 MINUTE = timedelta(minutes=1)
 

@@ -15,18 +15,10 @@ from assura.desk.models import Case
 from assura.notify.models import Notification
 from assura.sla import handlers, notices, watcher
 from assura.sla.models import Breach, BreachNotice, NoticeTemplate
-from tests.desk import conftest as desk_fixtures
+from tests.desk.conftest import at
 
 pytestmark = pytest.mark.django_db
 
-# The desk's fixtures: cases under the standard guarantee, for a customer with a contract.
-at = desk_fixtures.at
-contract = desk_fixtures.contract
-customer = desk_fixtures.customer
-guarantee = desk_fixtures.guarantee
-make_case = desk_fixtures.make_case
-other_team_agent = desk_fixtures.other_team_agent
-service = desk_fixtures.service
 HOUR = timedelta(hours=1)
 OPENED = at(2026, 3, 2, 10)
 
